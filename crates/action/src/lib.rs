@@ -1,0 +1,1 @@
+//! ironban-action (in progress).

@@ -1,0 +1,1 @@
+//! ironban-filter (in progress).

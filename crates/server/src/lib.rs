@@ -1,0 +1,1 @@
+//! ironban-server (in progress).
