@@ -1,0 +1,115 @@
+#!/bin/sh
+# Checks ironban's bundled default configuration (config/) with the real
+# fail2ban from Debian as the oracle:
+#   1. every bundled filter against upstream's annotated sample logs
+#      (and ironban's own fixtures in fixtures/logs/),
+#   2. fail2ban-client -d accepts the whole config, as shipped and with
+#      every jail enabled,
+#   3. every bundled action renders commands that `sh -n` accepts.
+# Prints "N passed, N failed" lines and exits non-zero on any failure.
+#
+# Needs: /usr/bin/python3 with Debian's fail2ban (apt-get install fail2ban),
+# and the upstream corpus at $IRONBAN_SHARED/upstream/fail2ban (default
+# ../shared beside the checkout).
+set -u
+here=$(cd "$(dirname "$0")/.." && pwd)
+shared=${IRONBAN_SHARED:-$here/../shared}
+upstream_logs=$shared/upstream/fail2ban/fail2ban/tests/files/logs
+conf=$here/config
+py=/usr/bin/python3
+helpers=$here/scripts/default-config
+status=0
+
+if ! $py -c 'import fail2ban' 2>/dev/null || [ ! -x /usr/bin/fail2ban-client ]; then
+    echo "check-default-config: real fail2ban missing (apt-get install fail2ban)" >&2
+    exit 1
+fi
+if [ ! -d "$upstream_logs" ]; then
+    echo "check-default-config: upstream sample logs not found at $upstream_logs" >&2
+    exit 1
+fi
+
+# Every filter.d/*.conf that is a filter (not a *common.conf include).
+filters=$(cd "$conf/filter.d" && ls *.conf | sed -n '/common\.conf$/!s/\.conf$//p')
+
+echo "== 1. filters vs upstream samples"
+with_samples=""
+without=""
+for f in $filters; do
+    if [ -f "$upstream_logs/$f" ]; then with_samples="$with_samples $f"; else without="$without $f"; fi
+done
+$py "$helpers/filter_samples.py" "$conf" "$upstream_logs" $with_samples || status=1
+echo "== 1b. filters vs ironban fixtures (fixtures/logs)"
+own=""
+for f in $filters; do
+    [ -f "$here/fixtures/logs/$f" ] && own="$own $f"
+done
+if [ -n "$own" ]; then
+    # Where upstream has samples too, ours only add cases (--partial).
+    for f in $own; do
+        if [ -f "$upstream_logs/$f" ]; then
+            $py "$helpers/filter_samples.py" --partial "$conf" "$here/fixtures/logs" $f || status=1
+        else
+            $py "$helpers/filter_samples.py" "$conf" "$here/fixtures/logs" $f || status=1
+        fi
+    done
+fi
+for f in $without; do
+    [ -f "$here/fixtures/logs/$f" ] || { echo "$f: no sample log anywhere (0 passed, 1 failed)"; status=1; }
+done
+
+echo "== 2. fail2ban-client -d"
+tmp=$(mktemp -d /tmp/ironban-defaults.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+out=$tmp/dump.txt
+if /usr/bin/fail2ban-client -c "$conf" -d >"$out" 2>&1 && ! grep -v "^\\[" "$out" | grep -q .; then
+    echo "as shipped: 1 passed, 0 failed ($(wc -l <"$out") stream lines)"
+else
+    echo "as shipped: 0 passed, 1 failed"; sed 's/^/    /' "$out" | head -20; status=1
+fi
+# All jails enabled: log path variables point at empty files in $tmp.
+cp -r "$conf" "$tmp/config"
+rm -f "$tmp/config/jail.local" "$tmp/config/paths-overrides.local"
+mkdir -p "$tmp/logs"
+{
+    echo "[DEFAULT]"
+    for v in syslog_local0 syslog_authpriv syslog_mail syslog_mail_warn syslog_ftp syslog_user syslog_daemon \
+             apache_error_log apache_access_log exim_main_log nginx_error_log nginx_access_log \
+             vsftpd_log proftpd_log mysql_log; do
+        : >"$tmp/logs/$v.log"
+        echo "$v = $tmp/logs/$v.log"
+    done
+} >"$tmp/config/paths-overrides.local"
+jails=$(sed -n 's/^\[\([^]]*\)\]$/\1/p' "$conf/jail.conf" | grep -v -e '^DEFAULT$' -e '^INCLUDES$')
+: >"$tmp/logs/fail2ban.log"
+{
+    for j in $jails; do
+        echo "[$j]"; echo "enabled = true"
+        [ "$j" = recidive ] && echo "logpath = $tmp/logs/fail2ban.log"
+        echo
+    done
+} >"$tmp/config/jail.local"
+if /usr/bin/fail2ban-client -c "$tmp/config" -d >"$out" 2>&1 && ! grep -v "^\\[" "$out" | grep -q .; then
+    ok=0; bad=0
+    for j in $jails; do
+        if grep -q "^\['add', '$j'," "$out"; then ok=$((ok+1)); else bad=$((bad+1)); echo "    jail $j missing from the stream"; fi
+    done
+    echo "all jails enabled: $ok passed, $bad failed"
+    [ "$bad" -eq 0 ] || status=1
+else
+    echo "all jails enabled: 0 passed, 1 failed"; grep -v "^\\[" "$out" | head -20 | sed 's/^/    /'; status=1
+fi
+# The example of docs/default-config.md.
+if [ -d "$conf/examples" ]; then
+    if (cd "$conf/examples" && /usr/bin/fail2ban-client -c "$conf/examples/confdir" -d >"$out" 2>&1) \
+        && ! grep -v "^\\[" "$out" | grep -q . && grep -q "^\['start', " "$out"; then
+        echo "examples/confdir: 1 passed, 0 failed"
+    else
+        echo "examples/confdir: 0 passed, 1 failed"; head -20 "$out" | sed 's/^/    /'; status=1
+    fi
+fi
+
+echo "== 3. actions: rendered commands vs sh -n"
+$py "$helpers/action_render.py" "$conf" || status=1
+
+exit $status
