@@ -112,4 +112,32 @@ fi
 echo "== 3. actions: rendered commands vs sh -n"
 $py "$helpers/action_render.py" "$conf" || status=1
 
+# The example that the README's main job runs: real fail2ban-server in the
+# foreground on config/examples, then `banned` must equal
+# config/examples/expected-banned.txt.
+echo "== 4. example run with real fail2ban-server"
+exdir=$conf/examples/confdir
+want=$(cat "$conf/examples/expected-banned.txt")
+if /usr/bin/fail2ban-client -c "$exdir" ping >/dev/null 2>&1; then
+    echo "example: 0 passed, 1 failed (a server already answers on the example socket)"; status=1
+else
+    /usr/bin/fail2ban-server -f -x -c "$exdir" >"$tmp/server.out" 2>&1 &
+    spid=$!
+    got=""
+    i=0
+    while [ $i -lt 40 ]; do
+        sleep 0.5; i=$((i+1))
+        got=$(/usr/bin/fail2ban-client -c "$exdir" banned 2>/dev/null) || continue
+        [ "$got" = "$want" ] && break
+    done
+    /usr/bin/fail2ban-client -c "$exdir" stop >/dev/null 2>&1
+    wait $spid 2>/dev/null
+    if [ "$got" = "$want" ]; then
+        echo "example: 1 passed, 0 failed ($got)"
+    else
+        echo "example: 0 passed, 1 failed: banned = '$got', expected '$want'"
+        tail -20 "$tmp/server.out" | sed 's/^/    /'; status=1
+    fi
+fi
+
 exit $status
