@@ -5,7 +5,9 @@
 #      (and ironban's own fixtures in fixtures/logs/),
 #   2. fail2ban-client -d accepts the whole config, as shipped and with
 #      every jail enabled,
-#   3. every bundled action renders commands that `sh -n` accepts.
+#   3. every bundled action renders commands that `sh -n` accepts, and (as
+#      root) the firewall actions really ban inside a network namespace,
+#   4. the bundled example bans what config/examples/expected-banned.txt says.
 # Prints "N passed, N failed" lines and exits non-zero on any failure.
 #
 # Needs: /usr/bin/python3 with Debian's fail2ban (apt-get install fail2ban),
@@ -111,6 +113,15 @@ fi
 
 echo "== 3. actions: rendered commands vs sh -n"
 $py "$helpers/action_render.py" "$conf" || status=1
+
+# Real bans inside a throw-away network namespace (root only; the host's
+# firewall is not touched).
+echo "== 3b. actions: real bans in a network namespace"
+if [ "$(id -u)" = 0 ]; then
+    $py "$helpers/netns_actions.py" "$conf" || status=1
+else
+    echo "netns actions: skipped (not root)"
+fi
 
 # The example that the README's main job runs: real fail2ban-server in the
 # foreground on config/examples, then `banned` must equal
