@@ -114,6 +114,22 @@ fi
 echo "== 3. actions: rendered commands vs sh -n"
 $py "$helpers/action_render.py" "$conf" || status=1
 
+# Same firewall commands as fail2ban's own config (upstream snapshot) for
+# the same jail settings; only the mail actions' wording may differ.
+echo "== 3a. actions: firewall commands vs fail2ban's own action files"
+fw_only() {
+    awk '/^---- /{keep = ($0 !~ /sendmail/)} keep' | sed 's#/tmp/ironban-actions-[^/]*/#TMP/#'
+}
+$py "$helpers/action_render.py" "$conf" --show 2>/dev/null | grep -v ': [0-9]* passed' | fw_only >"$tmp/fw-ours.txt"
+$py "$helpers/action_render.py" "$shared/upstream/fail2ban/config" --show 2>/dev/null | grep -v ': [0-9]* passed' | fw_only >"$tmp/fw-upstream.txt"
+n=$(grep -c '^---- ' "$tmp/fw-upstream.txt")
+if [ "$n" -gt 0 ] && cmp -s "$tmp/fw-ours.txt" "$tmp/fw-upstream.txt"; then
+    echo "firewall commands identical to fail2ban's: $n passed, 0 failed"
+else
+    echo "firewall commands identical to fail2ban's: 0 passed, 1 failed"
+    diff "$tmp/fw-upstream.txt" "$tmp/fw-ours.txt" | head -20 | sed 's/^/    /'; status=1
+fi
+
 # Real bans inside a throw-away network namespace (root only; the host's
 # firewall is not touched).
 echo "== 3b. actions: real bans in a network namespace"
