@@ -1,1 +1,3 @@
-//! ironban-server (in progress).
+//! ironban-server: the daemon (in progress).
+
+pub mod database;
