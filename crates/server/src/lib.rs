@@ -1,3 +1,4 @@
 //! ironban-server: the daemon (in progress).
 
 pub mod database;
+pub mod journal;
