@@ -1,4 +1,5 @@
 //! ironban-server: the daemon (in progress).
 
+pub mod backend;
 pub mod database;
 pub mod journal;
