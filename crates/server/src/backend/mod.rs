@@ -2,5 +2,7 @@
 //! (fail2ban: `filterpoll.py`, `filterpyinotify.py`, `FileContainer`).
 
 pub mod container;
+pub mod watch;
 
 pub use container::{FileContainer, ReadResult};
+pub use watch::{follow, BackendKind, LogEvent};
