@@ -101,6 +101,14 @@ if /usr/bin/fail2ban-client -c "$tmp/config" -d >"$out" 2>&1 && ! grep -v "^\\["
 else
     echo "all jails enabled: 0 passed, 1 failed"; grep -v "^\\[" "$out" | head -20 | sed 's/^/    /'; status=1
 fi
+# The example's stream, as real fail2ban prints it from the repository root,
+# is kept in config/examples/expected-dump.txt (ironban's dump must equal it).
+if (cd "$here" && /usr/bin/fail2ban-client -c config/examples/confdir -d >"$out" 2>&1) \
+    && cmp -s "$out" "$conf/examples/expected-dump.txt"; then
+    echo "examples/expected-dump.txt current: 1 passed, 0 failed"
+else
+    echo "examples/expected-dump.txt current: 0 passed, 1 failed"; diff "$conf/examples/expected-dump.txt" "$out" | head -10 | sed 's/^/    /'; status=1
+fi
 # The example of docs/default-config.md.
 if [ -d "$conf/examples" ]; then
     if (cd "$conf/examples" && /usr/bin/fail2ban-client -c "$conf/examples/confdir" -d >"$out" 2>&1) \
