@@ -175,4 +175,20 @@ else
     fi
 fi
 
+# ironban itself, when a binary is given (IRONBAN_BIN=target/release/ironban):
+# its dump of the same three configurations must equal fail2ban's.
+if [ -n "${IRONBAN_BIN:-}" ]; then
+    echo "== 5. ironban client -d vs fail2ban-client -d"
+    ok=0; bad=0
+    for c in "$conf" "$tmp/config" config/examples/confdir; do
+        (cd "$here" && /usr/bin/fail2ban-client -c "$c" -d >"$tmp/f2b.txt" 2>&1)
+        (cd "$here" && "$IRONBAN_BIN" client -c "$c" -d >"$tmp/ib.txt" 2>&1)
+        if cmp -s "$tmp/f2b.txt" "$tmp/ib.txt"; then ok=$((ok+1)); else
+            bad=$((bad+1)); echo "    $c differs:"; diff "$tmp/f2b.txt" "$tmp/ib.txt" | head -10 | sed 's/^/      /'
+        fi
+    done
+    echo "ironban dump: $ok passed, $bad failed"
+    [ "$bad" -eq 0 ] || status=1
+fi
+
 exit $status
