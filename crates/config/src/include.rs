@@ -131,7 +131,10 @@ fn includes_of(
     if ini.sections.contains_key(INCLUDES) {
         let single = ConfigParser::from_file(&ini);
         for (opt, list) in [("before", &mut before), ("after", &mut after)] {
-            let has = ini.sections.get(INCLUDES).is_some_and(|s| s.contains_key(opt))
+            let has = ini
+                .sections
+                .get(INCLUDES)
+                .is_some_and(|s| s.contains_key(opt))
                 || ini.defaults.contains_key(opt);
             if !has {
                 continue;
@@ -184,7 +187,11 @@ impl ConfigParser {
     ///
     /// # Errors
     /// A file that exists but does not parse.
-    pub fn read(&mut self, cache: &mut FileCache, files: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+    pub fn read(
+        &mut self,
+        cache: &mut FileCache,
+        files: &[PathBuf],
+    ) -> Result<Vec<PathBuf>, Error> {
         let full = get_includes(cache, files, &[])?;
         let mut read = Vec::new();
         for f in full {
@@ -217,10 +224,7 @@ impl ConfigParser {
                     .map(|(k, v)| (k.to_string(), v.clone()))
                     .collect();
                 self.merge_section(&format!("KNOWN/{name}"), &known, "");
-                self.sections
-                    .get_mut(name)
-                    .expect("present")
-                    .update(&s);
+                self.sections.get_mut(name).expect("present").update(&s);
             } else {
                 self.sections.insert(name, s);
             }

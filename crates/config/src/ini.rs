@@ -280,7 +280,10 @@ mod tests {
     #[test]
     fn duplicates_are_errors() {
         let e = p("[s]\na=1\nA=2\n").unwrap_err();
-        assert_eq!(e.to_string(), "t.conf:3: option 'a' in section 's' already exists");
+        assert_eq!(
+            e.to_string(),
+            "t.conf:3: option 'a' in section 's' already exists"
+        );
         let e = p("[s]\n[t]\n[s]\n").unwrap_err();
         assert_eq!(e.at.unwrap().line, 3);
         assert!(p("a=1\n").is_err());

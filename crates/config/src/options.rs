@@ -80,8 +80,15 @@ pub fn extract_options(spec: &str) -> Result<(String, OMap<String>), Error> {
 }
 
 enum Extract {
-    Opt { name: String, value: String, end: usize },
-    WrongAfter { name: String, at: usize },
+    Opt {
+        name: String,
+        value: String,
+        end: usize,
+    },
+    WrongAfter {
+        name: String,
+        at: usize,
+    },
     End,
     Wrong,
 }
@@ -147,7 +154,11 @@ fn extract_one(c: &[char], pos: usize) -> Extract {
         }
         // separator: `,` | `\]\s*\[` | `$` | wrngA
         if j < n && c[j] == ',' {
-            return Extract::Opt { name, value, end: j + 1 };
+            return Extract::Opt {
+                name,
+                value,
+                end: j + 1,
+            };
         }
         if j < n && c[j] == ']' {
             let mut k = j + 1;
@@ -155,11 +166,19 @@ fn extract_one(c: &[char], pos: usize) -> Extract {
                 k += 1;
             }
             if k < n && c[k] == '[' {
-                return Extract::Opt { name, value, end: k + 1 };
+                return Extract::Opt {
+                    name,
+                    value,
+                    end: k + 1,
+                };
             }
         }
         if j == n || (j == n - 1 && c[j] == '\n') {
-            return Extract::Opt { name, value, end: j };
+            return Extract::Opt {
+                name,
+                value,
+                end: j,
+            };
         }
         return Extract::WrongAfter { name, at: j };
     }
@@ -265,7 +284,10 @@ fn bracket_group(c: &[char], i: usize) -> Option<usize> {
         let mut k = j + len + 1;
         let quoted = |q: char, k: usize| -> Option<usize> {
             if k < n && c[k] == q {
-                c[k + 1..].iter().position(|&x| x == q).map(|p| k + 1 + p + 1)
+                c[k + 1..]
+                    .iter()
+                    .position(|&x| x == q)
+                    .map(|p| k + 1 + p + 1)
             } else {
                 None
             }
@@ -312,7 +334,9 @@ pub fn shlex_split(s: &str) -> Result<Vec<String>, Error> {
                 in_token = true;
                 match chars.next() {
                     Some(n) => cur.push(n),
-                    None => return Err(Error::new(ErrorKind::Value("No escaped character".into()))),
+                    None => {
+                        return Err(Error::new(ErrorKind::Value("No escaped character".into())))
+                    }
                 }
             }
             '\'' => {
@@ -321,7 +345,9 @@ pub fn shlex_split(s: &str) -> Result<Vec<String>, Error> {
                     match chars.next() {
                         Some('\'') => break,
                         Some(n) => cur.push(n),
-                        None => return Err(Error::new(ErrorKind::Value("No closing quotation".into()))),
+                        None => {
+                            return Err(Error::new(ErrorKind::Value("No closing quotation".into())))
+                        }
                     }
                 }
             }
@@ -336,10 +362,16 @@ pub fn shlex_split(s: &str) -> Result<Vec<String>, Error> {
                                 cur.push('\\');
                                 cur.push(n);
                             }
-                            None => return Err(Error::new(ErrorKind::Value("No closing quotation".into()))),
+                            None => {
+                                return Err(Error::new(ErrorKind::Value(
+                                    "No closing quotation".into(),
+                                )))
+                            }
                         },
                         Some(n) => cur.push(n),
-                        None => return Err(Error::new(ErrorKind::Value("No closing quotation".into()))),
+                        None => {
+                            return Err(Error::new(ErrorKind::Value("No closing quotation".into())))
+                        }
                     }
                 }
             }
@@ -364,7 +396,9 @@ mod tests {
     }
 
     fn kv(v: &[(&str, &str)]) -> Vec<(String, String)> {
-        v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     // Expected results from fail2ban's clientreadertestcase.py (testOptionExtraction).
@@ -377,7 +411,10 @@ mod tests {
         );
         assert_eq!(
             opts("mail.who_is[foo=bar,bar=\"foo\", baz='x, y']"),
-            ("mail.who_is".into(), kv(&[("foo", "bar"), ("bar", "foo"), ("baz", "x, y")]))
+            (
+                "mail.who_is".into(),
+                kv(&[("foo", "bar"), ("bar", "foo"), ("baz", "x, y")])
+            )
         );
         assert_eq!(
             opts("act[a=1][b=2]"),

@@ -11,10 +11,22 @@ use crate::stream::{str_repr, Command, Value};
 /// Options fail2ban-client reads before anything else (`getEarlyOptions`).
 fn early_opts() -> Vec<OptSpec> {
     vec![
-        spec(OptType::Str, "socket", Some(Value::str("/var/run/fail2ban/fail2ban.sock"))),
-        spec(OptType::Str, "pidfile", Some(Value::str("/var/run/fail2ban/fail2ban.pid"))),
+        spec(
+            OptType::Str,
+            "socket",
+            Some(Value::str("/var/run/fail2ban/fail2ban.sock")),
+        ),
+        spec(
+            OptType::Str,
+            "pidfile",
+            Some(Value::str("/var/run/fail2ban/fail2ban.pid")),
+        ),
         spec(OptType::Str, "loglevel", Some(Value::str("INFO"))),
-        spec(OptType::Str, "logtarget", Some(Value::str("/var/log/fail2ban.log"))),
+        spec(
+            OptType::Str,
+            "logtarget",
+            Some(Value::str("/var/log/fail2ban.log")),
+        ),
         spec(OptType::Str, "syslogsocket", Some(Value::str("auto"))),
     ]
 }
@@ -25,7 +37,11 @@ fn main_opts() -> Vec<OptSpec> {
         spec(OptType::Str, "logtarget", Some(Value::str("STDERR"))),
         spec(OptType::Str, "syslogsocket", Some(Value::str("auto"))),
         spec(OptType::Str, "allowipv6", Some(Value::str("auto"))),
-        spec(OptType::Str, "dbfile", Some(Value::str("/var/lib/fail2ban/fail2ban.sqlite3"))),
+        spec(
+            OptType::Str,
+            "dbfile",
+            Some(Value::str("/var/lib/fail2ban/fail2ban.sqlite3")),
+        ),
         spec(OptType::Int, "dbmaxmatches", None),
         spec(OptType::Str, "dbpurgeage", Some(Value::str("1d"))),
     ]
@@ -47,13 +63,26 @@ fn check_log_level(v: &Value) -> Result<(), Error> {
         || (!s.is_empty() && s.chars().all(|c| c.is_ascii_digit()))
         || matches!(
             s.to_uppercase().as_str(),
-            "CRITICAL" | "FATAL" | "ERROR" | "WARN" | "WARNING" | "NOTICE" | "INFO" | "MSG"
-                | "DEBUG" | "TRACEDEBUG" | "HEAVYDEBUG" | "NOTSET"
+            "CRITICAL"
+                | "FATAL"
+                | "ERROR"
+                | "WARN"
+                | "WARNING"
+                | "NOTICE"
+                | "INFO"
+                | "MSG"
+                | "DEBUG"
+                | "TRACEDEBUG"
+                | "HEAVYDEBUG"
+                | "NOTSET"
         );
     if ok {
         Ok(())
     } else {
-        Err(Error::new(ErrorKind::Value(format!("Invalid log level {}", str_repr(&s)))))
+        Err(Error::new(ErrorKind::Value(format!(
+            "Invalid log level {}",
+            str_repr(&s)
+        ))))
     }
 }
 
@@ -68,11 +97,27 @@ impl Fail2banReader {
             Some(p) => p,
             None => std::sync::Arc::new(ConfigParser::default()),
         };
-        let early = get_options(load, &cp, "Definition", &early_opts(), &OMap::new(), false, true)?;
+        let early = get_options(
+            load,
+            &cp,
+            "Definition",
+            &early_opts(),
+            &OMap::new(),
+            false,
+            true,
+        )?;
         if let Some(l) = early.get("loglevel") {
             check_log_level(l)?;
         }
-        let mut opts = get_options(load, &cp, "Definition", &main_opts(), &OMap::new(), false, true)?;
+        let mut opts = get_options(
+            load,
+            &cp,
+            "Definition",
+            &main_opts(),
+            &OMap::new(),
+            false,
+            true,
+        )?;
         // fail2ban-client passes its own settings (filled from the early
         // options) as `updateMainOpt`.
         for (k, v) in early.iter() {
@@ -92,10 +137,7 @@ impl Fail2banReader {
                 true,
             )?;
             if !th.is_empty() {
-                let d = th
-                    .iter()
-                    .map(|(k, v)| (Value::str(k), v.clone()))
-                    .collect();
+                let d = th.iter().map(|(k, v)| (Value::str(k), v.clone())).collect();
                 opts.insert("thread", Value::Dict(d));
             }
         }
