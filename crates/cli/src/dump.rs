@@ -30,6 +30,7 @@ pub fn run(confdir: &Path, pretty: bool) -> i32 {
             if stream.ok {
                 0
             } else {
+                init_failed();
                 255
             }
         }
@@ -47,9 +48,19 @@ pub fn run(confdir: &Path, pretty: bool) -> i32 {
                 out,
                 "ERROR: The configuration stream failed because of the invalid syntax."
             );
+            init_failed();
             255
         }
     }
+}
+
+/// fail2ban-client's last word when reading the configuration failed.
+fn init_failed() {
+    print_log(&[LogMsg {
+        logger: "fail2ban",
+        level: Level::Error,
+        msg: "Init of command line failed".into(),
+    }]);
 }
 
 /// Prints warnings and errors as fail2ban-client's stderr handler does:

@@ -74,6 +74,14 @@ pub enum ErrorKind {
         /// The offending line.
         line: String,
     },
+    /// An `[INCLUDES] before/after` file that does not exist.
+    #[error("included file {include:?} not found ({path})")]
+    MissingInclude {
+        /// The name as written.
+        include: String,
+        /// The path it resolves to.
+        path: PathBuf,
+    },
     /// A line that is neither a section, an option, a continuation nor a comment.
     #[error("parsing error: {line:?}")]
     Syntax {

@@ -140,7 +140,16 @@ fn includes_of(
                 continue;
             }
             let value = single.get(INCLUDES, opt, &OMap::new())?;
+            let pos = ini
+                .sections
+                .get(INCLUDES)
+                .and_then(|s| s.get(opt))
+                .or_else(|| ini.defaults.get(opt))
+                .and_then(|e| e.pos.clone());
             for line in value.split('\n') {
+                if line.trim().is_empty() {
+                    continue;
+                }
                 let r = if Path::new(line).is_absolute() {
                     PathBuf::from(line)
                 } else {
@@ -148,6 +157,19 @@ fn includes_of(
                 };
                 if seen.contains(&r) {
                     continue;
+                }
+                // fail2ban skips any missing include silently; ironban only
+                // skips missing `.local` files (the optional override hook)
+                // and reports a missing `.conf` (see docs/config.md).
+                let optional = r.extension().is_some_and(|e| e == "local");
+                if !optional && cache.load(&r)?.is_none() {
+                    return Err(Error::at(
+                        ErrorKind::MissingInclude {
+                            include: line.to_string(),
+                            path: r,
+                        },
+                        pos,
+                    ));
                 }
                 let mut s = seen.to_vec();
                 s.push(resource.to_path_buf());
