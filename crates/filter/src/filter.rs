@@ -438,8 +438,15 @@ impl Filter {
             }
             let mut groups = m.groups;
             if !pre_groups.is_empty() {
+                // A group the failregex did not fill keeps the prefregex's
+                // value (dovecot's `<ADDR>` in prefregex; upstream sample
+                // dovecot:143 requires it).
                 let mut merged = pre_groups.clone();
-                merged.append(&mut groups);
+                for (k, v) in groups {
+                    if v != GroupValue::None || !merged.contains_key(&k) {
+                        merged.insert(k, v);
+                    }
+                }
                 groups = merged;
             }
             let mlfid = groups.get("mlfid").and_then(|v| v.as_str().map(str::to_string));
