@@ -75,7 +75,11 @@ pub fn main(args: Vec<OsString>) -> i32 {
 /// Where the regexes come from, as fail2ban-regex resolves REGEX.
 enum Source {
     /// A filter file: name or path, `[k=v]` options, config dir.
-    File { name: String, args: Vec<(String, String)>, basedir: Option<PathBuf> },
+    File {
+        name: String,
+        args: Vec<(String, String)>,
+        basedir: Option<PathBuf>,
+    },
     /// A raw regex string.
     Line(String),
 }
@@ -108,7 +112,11 @@ impl Run {
         if let Some(u) = &opts.usedns {
             fo.usedns = UseDns::parse(u).map_err(|e| e.to_string())?;
         }
-        let print_max = if opts.maxlines > 0 { opts.maxlines as usize } else { 20 };
+        let print_max = if opts.maxlines > 0 {
+            opts.maxlines as usize
+        } else {
+            20
+        };
         let mut run = Run {
             text,
             fo,
@@ -145,7 +153,8 @@ impl Run {
 
     fn set_datepattern(&mut self, p: &str, out: &mut impl Write) -> Result<(), String> {
         if !self.datepattern_set {
-            let dd = ironban_filter::datedetector::DateDetector::with_pattern(Some(p)).map_err(|e| e.to_string())?;
+            let dd = ironban_filter::datedetector::DateDetector::with_pattern(Some(p))
+                .map_err(|e| e.to_string())?;
             let name = match dd.templates() {
                 t if t.is_empty() || t.len() > 2 => "Default Detectors".to_string(),
                 t => t[0].template.name.clone(),
@@ -164,7 +173,9 @@ impl Run {
             let slashes = base.bytes().take_while(|&c| c == b'/').count();
             slashes <= 3
                 && !base.is_empty()
-                && base.chars().all(|c| c.is_alphanumeric() || "/_-.".contains(c))
+                && base
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || "/_-.".contains(c))
                 && (value.len() == base.len() || value.ends_with(']'))
         };
         if !looks_like_name {
@@ -172,13 +183,21 @@ impl Run {
         }
         let (name, args) = match ironban_config::parse_spec(value) {
             Ok(x) => x,
-            Err(e) => return Err(format!("Wrong filter name or options: {e}\n       while parsing: {value}")),
+            Err(e) => {
+                return Err(format!(
+                    "Wrong filter name or options: {e}\n       while parsing: {value}"
+                ))
+            }
         };
         let tail: String = name.chars().rev().take(6).collect();
         let tries: Vec<String> = if tail.contains('.') {
             vec![name.clone()]
         } else {
-            vec![name.clone(), format!("{name}.conf"), format!("{name}.local")]
+            vec![
+                name.clone(),
+                format!("{name}.conf"),
+                format!("{name}.local"),
+            ]
         };
         let config = PathBuf::from(&self.opts.config);
         for t in tries {
@@ -206,18 +225,33 @@ impl Run {
                 } else {
                     basedir
                 };
-                let stem = Path::new(&name).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or(name.clone());
-                return Ok(Source::File { name: stem, args, basedir: Some(basedir) });
+                let stem = Path::new(&name)
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or(name.clone());
+                return Ok(Source::File {
+                    name: stem,
+                    args,
+                    basedir: Some(basedir),
+                });
             }
             let abs = std::path::absolute(&file).unwrap_or(file);
-            return Ok(Source::File { name: abs.display().to_string(), args, basedir: None });
+            return Ok(Source::File {
+                name: abs.display().to_string(),
+                args,
+                basedir: None,
+            });
         }
         Ok(Source::Line(value.to_string()))
     }
 
     /// Reads REGEX (and IGNOREREGEX) into the filter options and stats.
     fn read_regex(&mut self, value: &str, fail: bool, out: &mut impl Write) -> Result<(), String> {
-        let source = if fail { self.resolve(value)? } else { Source::Line(value.to_string()) };
+        let source = if fail {
+            self.resolve(value)?
+        } else {
+            Source::Line(value.to_string())
+        };
         match source {
             Source::Line(r) => {
                 let kind = if fail { "failregex" } else { "ignoreregex" };
@@ -230,18 +264,35 @@ impl Run {
                     self.report.ignoreregex.push(Stat::new(&r));
                 }
             }
-            Source::File { name, args, basedir } => {
+            Source::File {
+                name,
+                args,
+                basedir,
+            } => {
                 match &basedir {
-                    Some(b) => self.say(out, format!("Use      filter file : {name}, basedir: {}", b.display())),
+                    Some(b) => self.say(
+                        out,
+                        format!("Use      filter file : {name}, basedir: {}", b.display()),
+                    ),
                     None => self.say(out, format!("Use      filter file : {name}")),
                 }
                 if !args.is_empty() {
-                    let parts: Vec<String> = args.iter().map(|(k, v)| format!("{}: {}", py_str(k), py_str(v))).collect();
-                    self.say(out, format!("Use   filter options : {{{}}}", parts.join(", ")));
+                    let parts: Vec<String> = args
+                        .iter()
+                        .map(|(k, v)| format!("{}: {}", py_str(k), py_str(v)))
+                        .collect();
+                    self.say(
+                        out,
+                        format!("Use   filter options : {{{}}}", parts.join(", ")),
+                    );
                 }
-                let confdir = basedir.clone().unwrap_or_else(|| PathBuf::from(&self.opts.config));
-                let def = ironban_config::read_filter(&confdir, &name, &args, &[("logtype".to_string(), "file".to_string())])
-                    .map_err(|e| format!("Wrong config file: {e}\nERROR: failed to load filter {value}"))?;
+                let confdir = basedir
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(&self.opts.config));
+                let def =
+                    ironban_config::read_filter(&confdir, &name, &args, &[]).map_err(|e| {
+                        format!("Wrong config file: {e}\nERROR: failed to load filter {value}")
+                    })?;
                 self.fo.origin = Some(def.file.display().to_string());
                 self.fo.prefregex = def.prefregex.clone();
                 if let Some(m) = def.maxlines {
@@ -286,7 +337,11 @@ impl Run {
         for w in filter.take_warnings() {
             eprintln!("WARNING: {w}");
         }
-        let encoding = self.opts.encoding.clone().unwrap_or_else(|| "UTF-8".to_string());
+        let encoding = self
+            .opts
+            .encoding
+            .clone()
+            .unwrap_or_else(|| "UTF-8".to_string());
         let decoder = match Decoder::new(&encoding) {
             Some(d) => d,
             None => {
@@ -300,7 +355,11 @@ impl Run {
             let file = match File::open(path) {
                 Ok(f) => f,
                 Err(e) => {
-                    let _ = writeln!(out, "[Errno {}] {e}: '{log}'", e.raw_os_error().unwrap_or(0));
+                    let _ = writeln!(
+                        out,
+                        "[Errno {}] {e}: '{log}'",
+                        e.raw_os_error().unwrap_or(0)
+                    );
                     return EXIT_ERROR;
                 }
             };
@@ -341,10 +400,19 @@ impl Run {
                 eprintln!("WARNING: log file '{log}' not found; testing the argument as a log line, as fail2ban-regex does");
             }
             if self.fo.maxlines <= 1 && !log.contains('\n') {
-                self.say(out, format!("Use      single line : {}", shortstr(&log.replace('\n', "\\n"))));
+                self.say(
+                    out,
+                    format!(
+                        "Use      single line : {}",
+                        shortstr(&log.replace('\n', "\\n"))
+                    ),
+                );
             } else {
                 let lines: Vec<&str> = log.split('\n').collect();
-                self.say(out, format!("Use      multi line : {} line(s)", lines.len()));
+                self.say(
+                    out,
+                    format!("Use      multi line : {} line(s)", lines.len()),
+                );
                 for (i, l) in lines.iter().enumerate() {
                     if i >= 5 {
                         self.say(out, "| ...".to_string());
@@ -375,7 +443,11 @@ impl Run {
             return 0;
         }
         if self.opts.json {
-            let _ = writeln!(out, "{}", self.report.json(&filter, &self.opts, &self.header));
+            let _ = writeln!(
+                out,
+                "{}",
+                self.report.json(&filter, &self.opts, &self.header)
+            );
         } else {
             self.report.print(&filter, &self.opts, out);
         }
@@ -389,12 +461,19 @@ impl Run {
             return;
         }
         let maxlines = filter.options().maxlines as usize;
-        let org: Vec<TupleLine> = if maxlines > 1 { filter.line_buffer().to_vec() } else { Vec::new() };
+        let org: Vec<TupleLine> = if maxlines > 1 {
+            filter.line_buffer().to_vec()
+        } else {
+            Vec::new()
+        };
         let full = org.len() >= maxlines;
         let found = filter.process_line(line);
         let info = filter.last_line_info().clone();
         if let Some(fmt) = self.opts.out.clone() {
-            let ret: Vec<_> = found.iter().filter(|f| !f.data.groups.get("nofail").is_some_and(|v| v.truthy())).collect();
+            let ret: Vec<_> = found
+                .iter()
+                .filter(|f| !f.data.groups.get("nofail").is_some_and(|v| v.truthy()))
+                .collect();
             if !ret.is_empty() && info.ignored_by.is_empty() {
                 report::print_out(&fmt, &ret, out);
             }
@@ -407,7 +486,13 @@ impl Run {
             if let Some(s) = stats.failregex.get_mut(f.regex_index) {
                 s.hits += 1;
                 if self.opts.verbose > 0 {
-                    s.ips.push((f.id.as_ref().map(|i| i.to_string()).unwrap_or("None".into()), f.time, ret > 1));
+                    s.ips.push((
+                        f.id.as_ref()
+                            .map(|i| i.to_string())
+                            .unwrap_or("None".into()),
+                        f.time,
+                        ret > 1,
+                    ));
                 }
             }
             if f.data.groups.get("nofail").is_some_and(|v| v.truthy()) {
@@ -455,7 +540,9 @@ impl Run {
             }
         } else {
             ls.missed += 1;
-            if !self.opts.print_no_missed && (self.opts.print_all_missed || ls.missed <= keep as i64) {
+            if !self.opts.print_no_missed
+                && (self.opts.print_all_missed || ls.missed <= keep as i64)
+            {
                 ls.missed_lines.push(line.to_string());
             }
         }
@@ -544,4 +631,3 @@ impl Progress {
         }
     }
 }
-

@@ -11,8 +11,12 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let name = &args[1];
     let variant = args.get(2).cloned().unwrap_or_else(|| "(default)".into());
-    let path = format!("{}/../../../shared/golden/failregex-expanded/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    let j: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let path = format!(
+        "{}/../../../shared/golden/failregex-expanded/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let v = &j["variants"][&variant];
     let mut o = FilterOptions {
         now: Some(1124013600.0),
@@ -23,9 +27,16 @@ fn main() {
     for c in v["stream"].as_array().unwrap() {
         let c = c.as_array().unwrap();
         let vals: Vec<String> = if c[0] == "multi-set" {
-            c[3].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect()
+            c[3].as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_str().unwrap().to_string())
+                .collect()
         } else {
-            vec![c[3].as_str().map(str::to_string).unwrap_or_else(|| c[3].to_string())]
+            vec![c[3]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| c[3].to_string())]
         };
         match c[2].as_str().unwrap() {
             "prefregex" => o.prefregex = Some(vals[0].clone()),
@@ -43,7 +54,13 @@ fn main() {
         println!("buffer: {:?}", f.line_buffer());
         println!("pref: {:?}", f.last_line_info());
         for x in r {
-            println!("  fail: idx={} id={:?} time={:?} groups={:?}", x.regex_index, x.id.map(|i| i.to_string()), x.time, x.data.groups);
+            println!(
+                "  fail: idx={} id={:?} time={:?} groups={:?}",
+                x.regex_index,
+                x.id.map(|i| i.to_string()),
+                x.time,
+                x.data.groups
+            );
         }
     }
 }

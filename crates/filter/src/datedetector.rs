@@ -10,7 +10,9 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::datetemplate::{has_epoch_placeholder, unbound_pattern, DateTemplate, Kind, LINE_BEGIN, LINE_END};
+use crate::datetemplate::{
+    has_epoch_placeholder, unbound_pattern, DateTemplate, Kind, LINE_BEGIN, LINE_END,
+};
 use crate::error::Error;
 use crate::pattern::Captures;
 use crate::strptime::TimeContext;
@@ -45,17 +47,26 @@ fn cache() -> &'static Cache {
     C.get_or_init(Default::default)
 }
 
-fn cached(key: &str, make: impl FnOnce() -> Result<DateTemplate, Error>) -> Result<Arc<DateTemplate>, Error> {
+fn cached(
+    key: &str,
+    make: impl FnOnce() -> Result<DateTemplate, Error>,
+) -> Result<Arc<DateTemplate>, Error> {
     if let Some(t) = cache().lock().map_err(|_| poisoned())?.get(key) {
         return Ok(t.clone());
     }
     let t = Arc::new(make()?);
-    cache().lock().map_err(|_| poisoned())?.insert(key.to_string(), t.clone());
+    cache()
+        .lock()
+        .map_err(|_| poisoned())?
+        .insert(key.to_string(), t.clone());
     Ok(t)
 }
 
 fn poisoned() -> Error {
-    Error::new(crate::error::ErrorKind::Option("date template cache poisoned".into()), "")
+    Error::new(
+        crate::error::ErrorKind::Option("date template cache poisoned".into()),
+        "",
+    )
 }
 
 /// A template from a pattern string (fail2ban: `_getPatternTemplate`).
@@ -71,8 +82,12 @@ fn pattern_template(pattern: &str, key: Option<&str>) -> Result<Arc<DateTemplate
                 return DateTemplate::epoch_pattern(pattern, key.contains("LEPOCH"));
             }
             match key.as_str() {
-                "EPOCH" | "{^LN-BEG}EPOCH" | "^EPOCH" => return Ok(DateTemplate::epoch(key != "EPOCH", false)),
-                "LEPOCH" | "{^LN-BEG}LEPOCH" | "^LEPOCH" => return Ok(DateTemplate::epoch(key != "LEPOCH", true)),
+                "EPOCH" | "{^LN-BEG}EPOCH" | "^EPOCH" => {
+                    return Ok(DateTemplate::epoch(key != "EPOCH", false))
+                }
+                "LEPOCH" | "{^LN-BEG}LEPOCH" | "^LEPOCH" => {
+                    return Ok(DateTemplate::epoch(key != "LEPOCH", true))
+                }
                 _ => {}
             }
         }
@@ -112,7 +127,8 @@ fn default_cache() -> &'static [Arc<DateTemplate>] {
         let mut originals = Vec::new();
         for t in default_templates() {
             if !t.name.starts_with("{^LN-BEG}") && !t.name.starts_with('^') {
-                let t2 = anchored(t, &|s| format!("{{^LN-BEG}}{s}")).expect("anchored default compiles");
+                let t2 =
+                    anchored(t, &|s| format!("{{^LN-BEG}}{s}")).expect("anchored default compiles");
                 if t2.name != t.name {
                     // Weight lives on the shared template; rebuild it with weight 100.
                     let mut copy = rebuild(&t2);
@@ -188,11 +204,18 @@ fn char_before(s: &str, i: usize) -> String {
     if i == 0 || i > s.len() {
         return String::new();
     }
-    s[..i].chars().next_back().map(String::from).unwrap_or_default()
+    s[..i]
+        .chars()
+        .next_back()
+        .map(String::from)
+        .unwrap_or_default()
 }
 
 fn char_at(s: &str, i: usize) -> String {
-    s.get(i..).and_then(|r| r.chars().next()).map(String::from).unwrap_or_default()
+    s.get(i..)
+        .and_then(|r| r.chars().next())
+        .map(String::from)
+        .unwrap_or_default()
 }
 
 fn is_alnum(s: &str) -> bool {
@@ -230,7 +253,10 @@ impl DateDetector {
                 return Ok(());
             }
             return Err(Error::new(
-                crate::error::ErrorKind::DatePattern(format!("There is already a template with name {}", t.name)),
+                crate::error::ErrorKind::DatePattern(format!(
+                    "There is already a template with name {}",
+                    t.name
+                )),
                 &t.name,
             ));
         }
@@ -245,7 +271,11 @@ impl DateDetector {
     /// # Errors
     /// A `DatePattern` error.
     pub fn append_template(&mut self, pattern: &str) -> Result<(), Error> {
-        let key = if pattern.contains('%') { pattern.to_string() } else { pattern.to_uppercase() };
+        let key = if pattern.contains('%') {
+            pattern.to_string()
+        } else {
+            pattern.to_uppercase()
+        };
         match key.as_str() {
             "{^LN-BEG}" => return self.add_defaults(Some(true), None),
             "{DEFAULT}" => return self.add_defaults(None, None),
@@ -264,7 +294,11 @@ impl DateDetector {
 
     /// fail2ban's `addDefaultTemplate`: all 31, only line-anchored ones, or
     /// the 17 wrapped into a `{DATE}` pattern.
-    fn add_defaults(&mut self, line_begin_only: Option<bool>, pre_match: Option<&str>) -> Result<(), Error> {
+    fn add_defaults(
+        &mut self,
+        line_begin_only: Option<bool>,
+        pre_match: Option<&str>,
+    ) -> Result<(), Error> {
         let ignore_dup = !self.templates.is_empty();
         let list: Vec<Arc<DateTemplate>> = match pre_match {
             Some(_) => default_templates().to_vec(),
@@ -291,7 +325,13 @@ impl DateDetector {
         &self.templates
     }
 
-    fn try_template(&mut self, i: usize, line: &str, start: usize, end: usize) -> Option<(usize, usize)> {
+    fn try_template(
+        &mut self,
+        i: usize,
+        line: &str,
+        start: usize,
+        end: usize,
+    ) -> Option<(usize, usize)> {
         let t = self.templates[i].template.clone();
         if t.match_date(line, start, end, &mut self.caps[i]) {
             self.caps[i].get(0)
@@ -319,9 +359,17 @@ impl DateDetector {
                 let (distance, endpos) = (self.last_pos.0, self.last_end_pos.0);
                 let lp = &self.last_pos;
                 let le = &self.last_end_pos;
-                let begin_ok = char_before(line, distance) == lp.1 || (char_at(line, distance) == lp.2 && !is_alnum(&lp.2));
-                let end_ok = char_at(line, endpos) == le.2 || (char_before(line, endpos) == le.1 && !is_alnum(&le.1));
-                if begin_ok && end_ok && distance <= line.len() && line.is_char_boundary(distance) && endpos <= line.len() && line.is_char_boundary(endpos) {
+                let begin_ok = char_before(line, distance) == lp.1
+                    || (char_at(line, distance) == lp.2 && !is_alnum(&lp.2));
+                let end_ok = char_at(line, endpos) == le.2
+                    || (char_before(line, endpos) == le.1 && !is_alnum(&le.1));
+                if begin_ok
+                    && end_ok
+                    && distance <= line.len()
+                    && line.is_char_boundary(distance)
+                    && endpos <= line.len()
+                    && line.is_char_boundary(endpos)
+                {
                     self.try_template(i, line, distance, endpos)
                 } else {
                     ignore_by_search = i;
@@ -349,7 +397,10 @@ impl DateDetector {
                         matched = Some((d, e, i));
                         break;
                     }
-                    if d == 0 && t.hits > 0 && self.templates[i + 1].template.hits.load(Ordering::Relaxed) == 0 {
+                    if d == 0
+                        && t.hits > 0
+                        && self.templates[i + 1].template.hits.load(Ordering::Relaxed) == 0
+                    {
                         matched = Some((d, e, i));
                         break;
                     }
@@ -388,9 +439,16 @@ impl DateDetector {
         if self.first_unused == i {
             self.first_unused += 1;
         }
-        self.last_pos = (distance, char_before(line, distance), char_at(line, distance));
+        self.last_pos = (
+            distance,
+            char_before(line, distance),
+            char_at(line, distance),
+        );
         self.last_end_pos = (endpos, char_before(line, endpos), char_at(line, endpos));
-        let span = self.caps[i].get(1).or(self.caps[i].get(0)).unwrap_or((distance, endpos));
+        let span = self.caps[i]
+            .get(1)
+            .or(self.caps[i].get(0))
+            .unwrap_or((distance, endpos));
         let mut idx = i;
         if i != 0 && i != self.last_idx {
             idx = self.reorder(i);
@@ -416,7 +474,11 @@ impl DateDetector {
             let t = &self.templates[num];
             (t.weight(), t.last_used - unused_time)
         };
-        let mut pos = if self.first_unused < num { self.first_unused } else { num / 2 };
+        let mut pos = if self.first_unused < num {
+            self.first_unused
+        } else {
+            num / 2
+        };
         let moveable = |tpls: &[DetectorTemplate], pos: usize| {
             weight > tpls[pos].weight() || untime > tpls[pos].last_used
         };
@@ -433,7 +495,8 @@ impl DateDetector {
         let c = self.caps.remove(num);
         self.templates.insert(pos, t);
         self.caps.insert(pos, c);
-        while self.first_unused < self.templates.len() && self.templates[self.first_unused].hits > 0 {
+        while self.first_unused < self.templates.len() && self.templates[self.first_unused].hits > 0
+        {
             self.first_unused += 1;
         }
         pos

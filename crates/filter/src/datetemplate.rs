@@ -101,7 +101,13 @@ pub fn unbound_pattern(p: &str) -> String {
 impl DateTemplate {
     /// Wraps `regex` with boundaries, sets flags and compiles
     /// (fail2ban: `DateTemplate.setRegex`).
-    fn build(mut name: String, regex: &str, begin: Bound, end: bool, kind: Kind) -> Result<DateTemplate, Error> {
+    fn build(
+        mut name: String,
+        regex: &str,
+        begin: Bound,
+        end: bool,
+        kind: Kind,
+    ) -> Result<DateTemplate, Error> {
         let mut regex = regex.trim().to_string();
         let gf_re = meta(&RE_GLOBALFLAGS, r"((?:^|(?!<\\))\(\?[a-z]+\))");
         let mut gf = None;
@@ -110,14 +116,22 @@ impl DateTemplate {
             gf = gcaps.text(&regex, 1).map(str::to_string);
             regex = gf_re.replace(&regex, 1, |_, _| String::new());
         }
-        let no_beg = meta(&RE_NO_WRD_BOUND_BEG, r"^\(*(?:\(\?\w+\))?(?:\^|\(*\*\*|\((?:\?:)?\^)");
+        let no_beg = meta(
+            &RE_NO_WRD_BOUND_BEG,
+            r"^\(*(?:\(\?\w+\))?(?:\^|\(*\*\*|\((?:\?:)?\^)",
+        );
         let no_end = meta(&RE_NO_WRD_BOUND_END, r"(?<!\\)(?:\$\)?|\\b|\\s|\*\*\)*)$");
         let bound_begin = begin != Bound::No && !no_beg.is_match(&regex);
         let bound_end = end && !no_end.is_match(&regex);
         if !meta(&RE_GROUPED, r"(?<!(?:\(\?))(?<!\\)\((?!\?)").is_match(&regex) {
             let g = meta(&RE_GROUP, r"^((?:\(\?\w+\))?\^?(?:\(\?\w+\))?)(.*?)(\$?)$");
             regex = g.replace(&regex, 0, |h, c| {
-                format!("{}({}){}", c.text(h, 1).unwrap_or(""), c.text(h, 2).unwrap_or(""), c.text(h, 3).unwrap_or(""))
+                format!(
+                    "{}({}){}",
+                    c.text(h, 1).unwrap_or(""),
+                    c.text(h, 2).unwrap_or(""),
+                    c.text(h, 3).unwrap_or("")
+                )
             });
         }
         let mut flags = 0;
@@ -137,18 +151,32 @@ impl DateTemplate {
             flags |= WORD_END;
             regex.push_str(r"(?=\b|\W|$)");
         }
-        if flags & LINE_BEGIN == 0 && meta(&RE_LINE_BOUND_BEG, r"^(?:\(\?\w+\))?(?:\^|\((?:\?:)?\^(?!\|))").is_match(&regex) {
+        if flags & LINE_BEGIN == 0
+            && meta(
+                &RE_LINE_BOUND_BEG,
+                r"^(?:\(\?\w+\))?(?:\^|\((?:\?:)?\^(?!\|))",
+            )
+            .is_match(&regex)
+        {
             flags |= LINE_BEGIN;
         }
-        if flags & LINE_END == 0 && meta(&RE_LINE_BOUND_END, r"(?<![\\\|])(?:\$\)?)$").is_match(&regex) {
+        if flags & LINE_END == 0
+            && meta(&RE_LINE_BOUND_END, r"(?<![\\\|])(?:\$\)?)$").is_match(&regex)
+        {
             flags |= LINE_END;
         }
-        let del = meta(&RE_DEL_WRD_BOUNDS, r"^\(*(?:\(\?\w+\))?\(*\*\*|(?<!\\)\*\*\)*$");
-        regex = del.replace(&regex, 0, |h, c| c.text(h, 0).unwrap_or("").replace("**", ""));
+        let del = meta(
+            &RE_DEL_WRD_BOUNDS,
+            r"^\(*(?:\(\?\w+\))?\(*\*\*|(?<!\\)\*\*\)*$",
+        );
+        regex = del.replace(&regex, 0, |h, c| {
+            c.text(h, 0).unwrap_or("").replace("**", "")
+        });
         if let Some(g) = gf {
             regex = format!("{g}{regex}");
         }
-        let pattern = Pattern::new(&regex).map_err(|e| e.with_origin(format!("date template {name}")))?;
+        let pattern =
+            Pattern::new(&regex).map_err(|e| e.with_origin(format!("date template {name}")))?;
         let names = pattern
             .capture_names()
             .iter()
@@ -190,7 +218,14 @@ impl DateTemplate {
         if has_alpha_directive(p) {
             regex = format!("(?iu){regex}");
         }
-        DateTemplate::build(c.name, &regex, begin, end, Kind::Pattern(pattern.to_string())).map_err(|e| match e.kind {
+        DateTemplate::build(
+            c.name,
+            &regex,
+            begin,
+            end,
+            Kind::Pattern(pattern.to_string()),
+        )
+        .map_err(|e| match e.kind {
             ErrorKind::Compile(m) | ErrorKind::Translate { construct: m, .. } => {
                 Error::new(ErrorKind::DatePattern(m), pattern)
             }
@@ -225,8 +260,14 @@ impl DateTemplate {
         let ph = meta(&RE_EPOCH_PATTERN, r"(?i)(?<!\\)\{L?EPOCH\}");
         let inner = ph.replace(pattern, 0, |_, _| format!("({})", epoch_re(long)));
         let r = format!("({inner})");
-        DateTemplate::build(pattern.to_string(), &r, Bound::Word, true, Kind::Epoch { group: 2, long })
-            .map_err(|e| Error::new(ErrorKind::DatePattern(e.to_string()), pattern))
+        DateTemplate::build(
+            pattern.to_string(),
+            &r,
+            Bound::Word,
+            true,
+            Kind::Epoch { group: 2, long },
+        )
+        .map_err(|e| Error::new(ErrorKind::DatePattern(e.to_string()), pattern))
     }
 
     /// TAI64N (`@4000…`); `line_begin` anchors it.

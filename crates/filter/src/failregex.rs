@@ -58,7 +58,10 @@ impl UseDns {
             "warn" => Ok(UseDns::Warn),
             "no" => Ok(UseDns::No),
             "raw" => Ok(UseDns::Raw),
-            _ => Err(Error::new(ErrorKind::Option(format!("Incorrect value {s:?} for usedns")), s)),
+            _ => Err(Error::new(
+                ErrorKind::Option(format!("Incorrect value {s:?} for usedns")),
+                s,
+            )),
         }
     }
 
@@ -88,7 +91,13 @@ pub fn expand_tags(regex: &str, usedns: UseDns) -> String {
         let tag = caps.text(hay, 0).unwrap_or("");
         let tn = &tag[1..tag.len() - 1];
         match tn {
-            "HOST" => return if usedns == UseDns::No { r_addr() } else { r_host() },
+            "HOST" => {
+                return if usedns == UseDns::No {
+                    r_addr()
+                } else {
+                    r_host()
+                }
+            }
             "SKIPLINES" => {
                 let n = skiplines;
                 skiplines += 1;
@@ -143,7 +152,9 @@ fn map_tag_to_opt(tag: &str) -> String {
 fn glob_to_local_flags(regex: &str) -> String {
     static RE: OnceLock<Pattern> = OnceLock::new();
     let re = meta(&RE, r"(?<!\\)\((?:\?:)?(\(\?[a-z]+)\)");
-    re.replace(regex, 0, |hay, caps| format!("{}:", caps.text(hay, 1).unwrap_or("")))
+    re.replace(regex, 0, |hay, caps| {
+        format!("{}:", caps.text(hay, 1).unwrap_or(""))
+    })
 }
 
 /// One line split around its date: `(prefix, date text, suffix)`.
@@ -296,7 +307,12 @@ impl Regex {
     ///
     /// # Errors
     /// As [`Regex::new`], plus `NoFailureId`.
-    pub fn new_fail(raw: &str, multiline: bool, usedns: UseDns, pref: Option<&Regex>) -> Result<Regex, Error> {
+    pub fn new_fail(
+        raw: &str,
+        multiline: bool,
+        usedns: UseDns,
+        pref: Option<&Regex>,
+    ) -> Result<Regex, Error> {
         let mut r = Regex::new(raw, multiline, usedns)?;
         let has_id = |r: &Regex| FAILURE_ID_PRESENTS.iter().any(|g| r.has_group(g));
         if !has_id(&r) && !pref.is_some_and(has_id) {
@@ -378,7 +394,9 @@ impl Regex {
             });
         }
         // Which lines does the match cover?
-        let line_start = buf[..(ms + 1).min(buf.len())].rfind('\n').map_or(0, |p| p + 1);
+        let line_start = buf[..(ms + 1).min(buf.len())]
+            .rfind('\n')
+            .map_or(0, |p| p + 1);
         let line_end = match buf[me.saturating_sub(1)..].find('\n') {
             Some(p) => me.saturating_sub(1) + p + 1,
             None => buf.len(),
@@ -397,7 +415,10 @@ impl Regex {
         }
         let mut n = 0;
         for s in skipped {
-            if let Some(m) = matched[n.min(matched.len())..].iter().position(|&li| lines.get(li) == Some(&s)) {
+            if let Some(m) = matched[n.min(matched.len())..]
+                .iter()
+                .position(|&li| lines.get(li) == Some(&s))
+            {
                 unmatched.push(matched.remove(n + m));
                 n += m;
             }

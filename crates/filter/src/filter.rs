@@ -14,7 +14,9 @@ use std::rc::Rc;
 
 use crate::datedetector::DateDetector;
 use crate::error::{Error, ErrorKind};
-use crate::failregex::{tuple_lines_buf, tuple_text, GroupValue, Groups, Regex, RegexMatch, TupleLine, UseDns};
+use crate::failregex::{
+    tuple_lines_buf, tuple_text, GroupValue, Groups, Regex, RegexMatch, TupleLine, UseDns,
+};
 use crate::ipdns::{text_to_ip, Cidr, IpAddr};
 use crate::pattern::Captures;
 use crate::strptime::{zone_offset, TimeContext};
@@ -189,18 +191,25 @@ impl Filter {
             None => what.to_string(),
         };
         if opts.maxlines == 0 {
-            return Err(Error::new(ErrorKind::Option("maxlines must be integer greater than zero".into()), "0")
-                .with_origin(origin("maxlines")));
+            return Err(Error::new(
+                ErrorKind::Option("maxlines must be integer greater than zero".into()),
+                "0",
+            )
+            .with_origin(origin("maxlines")));
         }
         let multiline = opts.maxlines > 1;
         let pref = match opts.prefregex.as_deref().filter(|p| !p.is_empty()) {
-            Some(p) => Some(Regex::new(p, false, opts.usedns).map_err(|e| e.with_origin(origin("prefregex")))?),
+            Some(p) => Some(
+                Regex::new(p, false, opts.usedns)
+                    .map_err(|e| e.with_origin(origin("prefregex")))?,
+            ),
             None => None,
         };
         let mut warnings = Vec::new();
         let mut fail = Vec::new();
         for r in &opts.failregex {
-            let re = Regex::new_fail(r, multiline, opts.usedns, pref.as_ref()).map_err(|e| e.with_origin(origin("failregex")))?;
+            let re = Regex::new_fail(r, multiline, opts.usedns, pref.as_ref())
+                .map_err(|e| e.with_origin(origin("failregex")))?;
             if re.deprecated_host() {
                 warnings.push(format!(
                     "{}: failregex uses the fail2ban 0.8 group (?P<host>...); read as <HOST>. Use <HOST> instead",
@@ -211,14 +220,20 @@ impl Filter {
         }
         let mut ignore = Vec::new();
         for r in &opts.ignoreregex {
-            ignore.push(Regex::new(r, multiline, opts.usedns).map_err(|e| e.with_origin(origin("ignoreregex")))?);
+            ignore.push(
+                Regex::new(r, multiline, opts.usedns)
+                    .map_err(|e| e.with_origin(origin("ignoreregex")))?,
+            );
         }
-        let mut date_detector =
-            DateDetector::with_pattern(opts.datepattern.as_deref()).map_err(|e| e.with_origin(origin("datepattern")))?;
+        let mut date_detector = DateDetector::with_pattern(opts.datepattern.as_deref())
+            .map_err(|e| e.with_origin(origin("datepattern")))?;
         if let Some(tz) = &opts.logtimezone {
             date_detector.default_tz = Some(zone_offset(tz).ok_or_else(|| {
-                Error::new(ErrorKind::Option(format!("Unknown or unsupported time zone: {tz:?}")), tz)
-                    .with_origin(origin("logtimezone"))
+                Error::new(
+                    ErrorKind::Option(format!("Unknown or unsupported time zone: {tz:?}")),
+                    tz,
+                )
+                .with_origin(origin("logtimezone"))
             })?);
         }
         let caps_pref = pref.as_ref().map(|p| p.pattern().new_captures());
@@ -299,7 +314,11 @@ impl Filter {
         if let Some(dd) = self.date_detector.as_mut() {
             if let Some(m) = dd.match_time(line) {
                 let (s, e) = m.span;
-                tuple = (line[..s].to_string(), line[s..e].to_string(), line[e..].to_string());
+                tuple = (
+                    line[..s].to_string(),
+                    line[s..e].to_string(),
+                    line[e..].to_string(),
+                );
                 if s < e {
                     date = dd.get_time(line, &m, &ctx);
                     if date.is_some() {
@@ -335,12 +354,22 @@ impl Filter {
 
     /// Runs the ignoreregexes on `buf`; the index of the last one that
     /// matched (fail2ban: `_ignoreLine`).
-    fn ignore_line(&mut self, buf: &str, nlines: usize, fail_match: Option<&RegexMatch>, org: &[TupleLine]) -> Option<usize> {
+    fn ignore_line(
+        &mut self,
+        buf: &str,
+        nlines: usize,
+        fail_match: Option<&RegexMatch>,
+        org: &[TupleLine],
+    ) -> Option<usize> {
         let maxlines = self.opts.maxlines;
         let own;
         let (buf, nlines) = match fail_match {
             Some(m) if maxlines > 1 => {
-                let lines: Vec<TupleLine> = m.matched.iter().filter_map(|&i| org.get(i).cloned()).collect();
+                let lines: Vec<TupleLine> = m
+                    .matched
+                    .iter()
+                    .filter_map(|&i| org.get(i).cloned())
+                    .collect();
                 own = tuple_lines_buf(&lines);
                 (own.as_str(), lines.len())
             }
@@ -348,12 +377,19 @@ impl Filter {
         };
         let mut found = None;
         for i in 0..self.ignore.len() {
-            if self.ignore[i].search(buf, nlines, &mut self.caps_ignore[i]).is_some() {
+            if self.ignore[i]
+                .search(buf, nlines, &mut self.caps_ignore[i])
+                .is_some()
+            {
                 found = Some(i);
                 self.info.ignored_by.push(i);
                 if !self.opts.check_all_regex || maxlines > 1 {
                     if let Some(m) = fail_match {
-                        self.line_buffer = m.unmatched.iter().filter_map(|&i| org.get(i).cloned()).collect();
+                        self.line_buffer = m
+                            .unmatched
+                            .iter()
+                            .filter_map(|&i| org.get(i).cloned())
+                            .collect();
                     }
                 }
                 if !self.opts.check_all_regex {
@@ -424,8 +460,14 @@ impl Filter {
                 continue;
             };
             let searched = org.clone();
-            let matched_lines: Vec<TupleLine> = m.matched.iter().filter_map(|&i| searched.get(i).cloned()).collect();
-            if !self.ignore.is_empty() && self.ignore_line(&b, nlines, Some(&m), &searched).is_some() {
+            let matched_lines: Vec<TupleLine> = m
+                .matched
+                .iter()
+                .filter_map(|&i| searched.get(i).cloned())
+                .collect();
+            if !self.ignore.is_empty()
+                && self.ignore_line(&b, nlines, Some(&m), &searched).is_some()
+            {
                 buf = None;
                 if !self.opts.check_all_regex {
                     break;
@@ -433,7 +475,11 @@ impl Filter {
                 continue;
             }
             if !self.opts.check_all_regex || maxlines > 1 {
-                self.line_buffer = m.unmatched.iter().filter_map(|&i| searched.get(i).cloned()).collect();
+                self.line_buffer = m
+                    .unmatched
+                    .iter()
+                    .filter_map(|&i| searched.get(i).cloned())
+                    .collect();
                 buf = None;
             }
             let mut groups = m.groups;
@@ -449,7 +495,9 @@ impl Filter {
                 }
                 groups = merged;
             }
-            let mlfid = groups.get("mlfid").and_then(|v| v.as_str().map(str::to_string));
+            let mlfid = groups
+                .get("mlfid")
+                .and_then(|v| v.as_str().map(str::to_string));
             let fail_rc = match &mlfid {
                 Some(id) => {
                     let f = self.merge_failure(id, groups, &matched_lines);
@@ -473,7 +521,10 @@ impl Filter {
                 let mut cidr = if defcidr_raw { Cidr::Raw } else { Cidr::Unspec };
                 let mut raw = defcidr_raw;
                 let ip: Option<String>;
-                let plen = |f: &FailData, fam: Cidr| match f.text("cidr").and_then(|c| c.parse::<u8>().ok()) {
+                let plen = |f: &FailData, fam: Cidr| match f
+                    .text("cidr")
+                    .and_then(|c| c.parse::<u8>().ok())
+                {
                     Some(p) if p > 0 => Cidr::Plen(p),
                     _ => fam,
                 };
@@ -542,12 +593,21 @@ impl Filter {
 
     /// Merges a failure with the cached data of its multi-line id
     /// (fail2ban: `_mergeFailure`; the cached dict is shared, as in Python).
-    fn merge_failure(&mut self, mlfid: &str, groups: Groups, matched: &[TupleLine]) -> Rc<RefCell<FailData>> {
+    fn merge_failure(
+        &mut self,
+        mlfid: &str,
+        groups: Groups,
+        matched: &[TupleLine],
+    ) -> Rc<RefCell<FailData>> {
         let mut fail = FailData {
             groups,
             ..FailData::default()
         };
-        let cached = self.mlfid_cache.iter().find(|(k, _)| k == mlfid).map(|(_, v)| v.clone());
+        let cached = self
+            .mlfid_cache
+            .iter()
+            .find(|(k, _)| k == mlfid)
+            .map(|(_, v)| v.clone());
         let mut nf: u8 = 0;
         if fail.truthy("mlfgained") {
             nf |= 8 | 1;

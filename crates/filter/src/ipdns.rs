@@ -146,7 +146,11 @@ impl IpAddr {
 fn parse_v4(s: &str) -> Option<Ipv4Addr> {
     // inet_pton: exactly four decimal parts, no leading `+`.
     let parts: Vec<&str> = s.split('.').collect();
-    if parts.len() != 4 || parts.iter().any(|p| p.is_empty() || p.len() > 3 || !p.bytes().all(|c| c.is_ascii_digit())) {
+    if parts.len() != 4
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || p.len() > 3 || !p.bytes().all(|c| c.is_ascii_digit()))
+    {
         return None;
     }
     let mut o = [0u8; 4];
@@ -168,7 +172,11 @@ fn wrap(text: &str) -> (String, Cidr) {
     let plen = if m.contains('.') || m.contains(':') {
         let mask = IpAddr::new(m, Cidr::Unspec);
         let bits = if mask.family == Family::V4 { 32 } else { 128 };
-        let v = if bits == 32 { mask.addr << 96 } else { mask.addr };
+        let v = if bits == 32 {
+            mask.addr << 96
+        } else {
+            mask.addr
+        };
         let _ = bits;
         v.leading_ones() as u8
     } else {
@@ -247,7 +255,10 @@ pub fn text_to_ip(text: &str, usedns: UseDns) -> (Vec<IpAddr>, Option<String>) {
         }
         let warn = (!out.is_empty() && usedns == UseDns::Warn).then(|| {
             let list: Vec<String> = out.iter().map(|i| format!("'{i}'")).collect();
-            format!("Determined IP using DNS Lookup: {text} = {{{}}}", list.join(", "))
+            format!(
+                "Determined IP using DNS Lookup: {text} = {{{}}}",
+                list.join(", ")
+            )
         });
         return (out, warn);
     }
@@ -260,13 +271,26 @@ mod tests {
 
     #[test]
     fn forms() {
-        assert_eq!(IpAddr::new("::ffff:192.0.2.1", Cidr::Unspec).to_string(), "192.0.2.1");
-        assert_eq!(IpAddr::new("192.0.2.7/24", Cidr::Unspec).to_string(), "192.0.2.0/24");
-        assert_eq!(IpAddr::new("[2001:DB8::1]", Cidr::Unspec).to_string(), "2001:db8::1");
-        assert_eq!(IpAddr::new("10.0.0.0/255.0.0.0", Cidr::Unspec).to_string(), "10.0.0.0/8");
+        assert_eq!(
+            IpAddr::new("::ffff:192.0.2.1", Cidr::Unspec).to_string(),
+            "192.0.2.1"
+        );
+        assert_eq!(
+            IpAddr::new("192.0.2.7/24", Cidr::Unspec).to_string(),
+            "192.0.2.0/24"
+        );
+        assert_eq!(
+            IpAddr::new("[2001:DB8::1]", Cidr::Unspec).to_string(),
+            "2001:db8::1"
+        );
+        assert_eq!(
+            IpAddr::new("10.0.0.0/255.0.0.0", Cidr::Unspec).to_string(),
+            "10.0.0.0/8"
+        );
         assert!(!IpAddr::new("host.example", Cidr::Unspec).is_valid());
         assert!(IpAddr::new("192.0.2.1", Cidr::FamV4) == *"192.0.2.1");
         assert!(IpAddr::new("abc", Cidr::Raw) == *"abc");
-        assert!(IpAddr::new("10.0.0.0/8", Cidr::Unspec).contains(&IpAddr::new("10.1.2.3", Cidr::Unspec)));
+        assert!(IpAddr::new("10.0.0.0/8", Cidr::Unspec)
+            .contains(&IpAddr::new("10.1.2.3", Cidr::Unspec)));
     }
 }

@@ -46,12 +46,13 @@ impl PatternBuilder {
     /// meaning, `Compile` when the pattern is invalid.
     pub fn build(&self, python: &str) -> Result<Pattern, Error> {
         let pcre = translate(python)?;
-        let engine = pcre2::Engine::compile(&pcre, self.multiline, self.caseless).map_err(|msg| Error {
-            kind: ErrorKind::Compile(msg),
-            pattern: python.to_string(),
-            translated: Some(pcre.clone()),
-            origin: None,
-        })?;
+        let engine =
+            pcre2::Engine::compile(&pcre, self.multiline, self.caseless).map_err(|msg| Error {
+                kind: ErrorKind::Compile(msg),
+                pattern: python.to_string(),
+                translated: Some(pcre.clone()),
+                origin: None,
+            })?;
         let mut index = HashMap::new();
         for (i, n) in engine.names().iter().enumerate() {
             if let Some(n) = n {
@@ -125,7 +126,12 @@ impl Pattern {
     ///
     /// # Errors
     /// When PCRE2 aborts the match.
-    pub fn captures_at(&self, hay: &str, start: usize, caps: &mut Captures) -> Result<bool, MatchError> {
+    pub fn captures_at(
+        &self,
+        hay: &str,
+        start: usize,
+        caps: &mut Captures,
+    ) -> Result<bool, MatchError> {
         self.engine.captures_at(hay, start, &mut caps.inner)
     }
 
@@ -135,7 +141,12 @@ impl Pattern {
     }
 
     /// Python `re.sub(pattern, repl, hay, count)` with a closure (count 0 = all).
-    pub fn replace(&self, hay: &str, count: usize, mut repl: impl FnMut(&str, &Captures) -> String) -> String {
+    pub fn replace(
+        &self,
+        hay: &str,
+        count: usize,
+        mut repl: impl FnMut(&str, &Captures) -> String,
+    ) -> String {
         let mut caps = self.new_captures();
         let mut out = String::new();
         let mut last = 0;

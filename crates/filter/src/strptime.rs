@@ -35,7 +35,9 @@ impl TimeContext {
         let nanos = ((t - t.floor()) * 1e9) as u32;
         match chrono::Local.timestamp_opt(secs, nanos) {
             LocalResult::Single(d) | LocalResult::Ambiguous(d, _) => d.naive_local(),
-            LocalResult::None => chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default().naive_utc(),
+            LocalResult::None => chrono::DateTime::from_timestamp(secs, 0)
+                .unwrap_or_default()
+                .naive_utc(),
         }
     }
 }
@@ -62,7 +64,11 @@ struct Directive {
 
 macro_rules! d {
     ($k:expr, $re:expr, $n:expr) => {
-        Directive { key: $k, re: $re, name: $n }
+        Directive {
+            key: $k,
+            re: $re,
+            name: $n,
+        }
     };
 }
 
@@ -70,7 +76,11 @@ macro_rules! d {
 /// `ExY` is built at run time from the current year.
 const DIRECTIVES: &[Directive] = &[
     d!("ExZ", r"(?P<Z>[A-Z](?:[A-Z]{2,4})?)", "ExZone name"),
-    d!("Exz", r"(?P<z>(?:[A-Z](?:[A-Z]{2,4})?)?[+-][01]\d(?::?\d{2})?|[A-Z](?:[A-Z]{2,4})?)", "ExZone offset"),
+    d!(
+        "Exz",
+        r"(?P<z>(?:[A-Z](?:[A-Z]{2,4})?)?[+-][01]\d(?::?\d{2})?|[A-Z](?:[A-Z]{2,4})?)",
+        "ExZone offset"
+    ),
     d!("Exd", r"(?P<d>[1-2]\d|0[1-9]|3[0-1])", "ExDay"),
     d!("Exm", r"(?P<m>0[1-9]|1[0-2])", "ExMonth"),
     d!("ExH", r"(?P<H>[0-1]\d|2[0-3])", "Ex24hour"),
@@ -85,7 +95,11 @@ const DIRECTIVES: &[Directive] = &[
     d!("H", r"(?P<H>[0-1]?\d|2[0-3])", "24hour"),
     d!("I", r"(?P<I>1[0-2]|0[1-9]|[1-9])", "12hour"),
     d!("G", r"(?P<G>\d\d\d\d)", "%G"),
-    d!("j", r"(?P<j>36[0-6]|3[0-5]\d|[1-2]\d\d|0[1-9]\d|00[1-9]|[1-9]\d|0[1-9]|[1-9])", "Yearday"),
+    d!(
+        "j",
+        r"(?P<j>36[0-6]|3[0-5]\d|[1-2]\d\d|0[1-9]\d|00[1-9]|[1-9]\d|0[1-9]|[1-9])",
+        "Yearday"
+    ),
     d!("m", r"(?P<m>0?[1-9]|1[0-2])", "Month"),
     d!("M", r"(?P<M>[0-5]?\d)", "Minute"),
     d!("S", r"(?P<S>[0-5]?\d|6[0-1])", "Second"),
@@ -95,18 +109,46 @@ const DIRECTIVES: &[Directive] = &[
     d!("V", r"(?P<V>5[0-3]|0[1-9]|[1-4]\d|\d)", "%V"),
     d!("y", r"(?P<y>\d\d)", "Year2"),
     d!("Y", r"(?P<Y>\d{4})", "Year"),
-    d!("z", r"(?P<z>Z|UTC|GMT|[+-][01]\d(?::?\d{2})?)", "Zone offset"),
-    d!("A", r"(?P<A>wednesday|thursday|saturday|tuesday|monday|friday|sunday)", "DAYNAME"),
+    d!(
+        "z",
+        r"(?P<z>Z|UTC|GMT|[+-][01]\d(?::?\d{2})?)",
+        "Zone offset"
+    ),
+    d!(
+        "A",
+        r"(?P<A>wednesday|thursday|saturday|tuesday|monday|friday|sunday)",
+        "DAYNAME"
+    ),
     d!("a", r"(?P<a>mon|tue|wed|thu|fri|sat|sun)", "DAY"),
-    d!("B", r"(?P<B>september|february|november|december|january|october|august|march|april|june|july|may)", "MONTH"),
-    d!("b", r"(?P<b>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", "MON"),
+    d!(
+        "B",
+        r"(?P<B>september|february|november|december|january|october|august|march|april|june|july|may)",
+        "MONTH"
+    ),
+    d!(
+        "b",
+        r"(?P<b>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)",
+        "MON"
+    ),
     d!("p", r"(?P<p>am|pm)", "AMPM"),
     d!("Z", r"(?P<Z>Z|[A-Z]{3,5})", "Zone name"),
     d!("%", "%", "%"),
     d!("W", r"(?P<W>5[0-3]|[0-4]\d|\d)", "Yearweek"),
-    d!("c", r"(?P<a>mon|tue|wed|thu|fri|sat|sun)\s+(?P<b>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\s+(?P<d>3[0-1]|[1-2]\d|0[1-9]|[1-9]| [1-9])\s+(?P<H>2[0-3]|[0-1]\d|\d):(?P<M>[0-5]\d|\d):(?P<S>6[0-1]|[0-5]\d|\d)\s+(?P<Y>\d\d\d\d)", "%c"),
-    d!("x", r"(?P<m>1[0-2]|0[1-9]|[1-9])/(?P<d>3[0-1]|[1-2]\d|0[1-9]|[1-9]| [1-9])/(?P<y>\d\d)", "%x"),
-    d!("X", r"(?P<H>2[0-3]|[0-1]\d|\d):(?P<M>[0-5]\d|\d):(?P<S>6[0-1]|[0-5]\d|\d)", "%X"),
+    d!(
+        "c",
+        r"(?P<a>mon|tue|wed|thu|fri|sat|sun)\s+(?P<b>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\s+(?P<d>3[0-1]|[1-2]\d|0[1-9]|[1-9]| [1-9])\s+(?P<H>2[0-3]|[0-1]\d|\d):(?P<M>[0-5]\d|\d):(?P<S>6[0-1]|[0-5]\d|\d)\s+(?P<Y>\d\d\d\d)",
+        "%c"
+    ),
+    d!(
+        "x",
+        r"(?P<m>1[0-2]|0[1-9]|[1-9])/(?P<d>3[0-1]|[1-2]\d|0[1-9]|[1-9]| [1-9])/(?P<y>\d\d)",
+        "%x"
+    ),
+    d!(
+        "X",
+        r"(?P<H>2[0-3]|[0-1]\d|\d):(?P<M>[0-5]\d|\d):(?P<S>6[0-1]|[0-5]\d|\d)",
+        "%X"
+    ),
     d!("k", r" ?(?P<H>[0-2]?\d)", "%k"),
     d!("l", r" ?(?P<I>1?\d)", "%l"),
 ];
@@ -216,12 +258,25 @@ pub fn convert_pattern(pattern: &str) -> Result<Converted, String> {
 /// which makes fail2ban compile it case-insensitively.
 pub fn has_alpha_directive(pattern: &str) -> bool {
     let b = pattern.as_bytes();
-    (1..b.len()).any(|i| b[i - 1] == b'%' && b"aAbBpc".contains(&b[i]) && (i < 2 || b[i - 2] != b'%'))
+    (1..b.len())
+        .any(|i| b[i - 1] == b'%' && b"aAbBpc".contains(&b[i]) && (i < 2 || b[i - 2] != b'%'))
 }
 
-const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
 const FMONTHS: [&str; 12] = [
-    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
     "december",
 ];
 
@@ -237,7 +292,10 @@ pub fn tz_abbr_offset(abbr: &str) -> Option<i32> {
         (-6.0, "S CST EAST GALT HAR HNC MDT"),
         (-5.0, "R CDT COT EASST ECT EST ET HAC HNE PET"),
         (-4.0, "Q AST BOT CLT COST EDT FKT GYT HAE HNA PYT"),
-        (-3.0, "P ADT ART BRT CLST FKST GFT HAA PMST PYST SRT UYT WGT"),
+        (
+            -3.0,
+            "P ADT ART BRT CLST FKST GFT HAA PMST PYST SRT UYT WGT",
+        ),
         (-2.0, "O BRST FNT PMDT UYST WGST"),
         (-1.0, "N AZOT CVT EGT"),
         (0.0, "Z EGST GMT UTC WET WT"),
@@ -245,14 +303,23 @@ pub fn tz_abbr_offset(abbr: &str) -> Option<i32> {
         (2.0, "B CAT CEDT CEST EET SAST WAST"),
         (3.0, "C EAT EEDT EEST IDT MSK"),
         (4.0, "D AMT AZT GET GST KUYT MSD MUT RET SAMT SCT"),
-        (5.0, "E AMST AQTT AZST HMT MAWT MVT PKT TFT TJT TMT UZT YEKT"),
+        (
+            5.0,
+            "E AMST AQTT AZST HMT MAWT MVT PKT TFT TJT TMT UZT YEKT",
+        ),
         (6.0, "F ALMT BIOT BTT IOT KGT NOVT OMST YEKST"),
         (7.0, "G CXT DAVT HOVT ICT KRAT NOVST OMSST THA WIB"),
-        (8.0, "H ACT AWST BDT BNT CAST HKT IRKT KRAST MYT PHT SGT ULAT WITA WST"),
+        (
+            8.0,
+            "H ACT AWST BDT BNT CAST HKT IRKT KRAST MYT PHT SGT ULAT WITA WST",
+        ),
         (9.0, "I AWDT IRKST JST KST PWT TLT WDT WIT YAKT"),
         (10.0, "K AEST ChST PGT VLAT YAKST YAPT"),
         (11.0, "L AEDT LHDT MAGT NCT PONT SBT VLAST VUT"),
-        (12.0, "M ANAST ANAT FJT GILT MAGST MHT NZST PETST PETT TVT WFT"),
+        (
+            12.0,
+            "M ANAST ANAT FJT GILT MAGST MHT NZST PETST PETT TVT WFT",
+        ),
         (13.0, "FJST NZDT"),
         (11.5, "NFT"),
         (10.5, "ACDT LHST"),
@@ -300,7 +367,9 @@ pub fn zone_offset(tz: &str) -> Option<i32> {
     let (h, m) = match digits.len() {
         2 if valid(digits) => (digits, "0"),
         4 if valid(digits) => (&digits[..2], &digits[2..]),
-        5 if digits.as_bytes()[2] == b':' && valid(&digits[..2]) && valid(&digits[3..]) => (&digits[..2], &digits[3..]),
+        5 if digits.as_bytes()[2] == b':' && valid(&digits[..2]) && valid(&digits[3..]) => {
+            (&digits[..2], &digits[3..])
+        }
         _ => return None,
     };
     if !matches!(ob[1], b'0' | b'1') {
@@ -328,10 +397,16 @@ pub fn group_dict_strptime(get: &dyn Fn(&str) -> Option<String>, ctx: &TimeConte
     }
     let mut month = num("m");
     if let Some(b) = get("B") {
-        month = FMONTHS.iter().position(|m| *m == b.to_lowercase()).map(|i| i as i64 + 1);
+        month = FMONTHS
+            .iter()
+            .position(|m| *m == b.to_lowercase())
+            .map(|i| i as i64 + 1);
     }
     if let Some(b) = get("b") {
-        month = MONTHS.iter().position(|m| *m == b.to_lowercase()).map(|i| i as i64 + 1);
+        month = MONTHS
+            .iter()
+            .position(|m| *m == b.to_lowercase())
+            .map(|i| i as i64 + 1);
     }
     let mut day = num("d");
     let mut hour = num("H").unwrap_or(0);
@@ -352,7 +427,11 @@ pub fn group_dict_strptime(get: &dyn Fn(&str) -> Option<String>, ctx: &TimeConte
     let mut tzoffset: Option<i32> = None;
     for k in ["z", "Z"] {
         if let Some(z) = get(k) {
-            tzoffset = Some(if z == "Z" || z == "UTC" || z == "GMT" { 0 } else { zone_offset(&z)? });
+            tzoffset = Some(if z == "Z" || z == "UTC" || z == "GMT" {
+                0
+            } else {
+                zone_offset(&z)?
+            });
         }
     }
     let now = ctx.now_local();
@@ -398,7 +477,10 @@ mod tests {
 
     #[test]
     fn year_prefix_group() {
-        let v: Vec<String> = ["200", "201", "202"].iter().map(|s| s.to_string()).collect();
+        let v: Vec<String> = ["200", "201", "202"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert_eq!(group_prefixes(&v), "20[012]");
     }
 

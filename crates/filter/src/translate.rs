@@ -67,7 +67,8 @@ pub fn translate(py: &str) -> Result<String, Error> {
                         i += 2 + len;
                     }
                     b'N' => return err("\\N{...}", i),
-                    b'a' | b'f' | b'n' | b'r' | b't' | b'x' | b'd' | b'D' | b's' | b'S' | b'w' | b'W' | b'b' => {
+                    b'a' | b'f' | b'n' | b'r' | b't' | b'x' | b'd' | b'D' | b's' | b'S' | b'w'
+                    | b'W' | b'b' => {
                         out.push('\\');
                         out.push(n as char);
                         i += 2;

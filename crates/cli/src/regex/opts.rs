@@ -108,7 +108,10 @@ pub fn parse(args: &[OsString]) -> Result<Parsed, String> {
         check_all_regex: true,
         ..Opts::default()
     };
-    let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let mut i = 0;
     let mut positional_only = false;
     while i < args.len() {
@@ -131,7 +134,10 @@ pub fn parse(args: &[OsString]) -> Result<Parsed, String> {
         } else {
             let short = &a[..2.min(a.len())];
             let rest = &a[short.len()..];
-            (short.to_string(), (!rest.is_empty()).then(|| rest.to_string()))
+            (
+                short.to_string(),
+                (!rest.is_empty()).then(|| rest.to_string()),
+            )
         };
         let takes_value = matches!(
             name.as_str(),
@@ -157,7 +163,10 @@ pub fn parse(args: &[OsString]) -> Result<Parsed, String> {
             if let Some(v) = inline.clone() {
                 return Ok(v);
             }
-            let v = args.get(i).cloned().ok_or_else(|| format!("{name} option requires 1 argument"))?;
+            let v = args
+                .get(i)
+                .cloned()
+                .ok_or_else(|| format!("{name} option requires 1 argument"))?;
             i += 1;
             Ok(v)
         };
@@ -170,12 +179,16 @@ pub fn parse(args: &[OsString]) -> Result<Parsed, String> {
                 "-e" | "--encoding" => o.encoding = Some(v),
                 "--usedns" => o.usedns = Some(v),
                 "-L" | "--maxlines" => {
-                    o.maxlines = v.parse().map_err(|_| format!("option {name}: invalid integer value: '{v}'"))?
+                    o.maxlines = v
+                        .parse()
+                        .map_err(|_| format!("option {name}: invalid integer value: '{v}'"))?
                 }
                 "-m" | "--journalmatch" => o.journalmatch = Some(v),
                 "-l" | "--log-level" => o.log_level = v,
                 "--verbosity" => {
-                    o.verbose = v.parse().map_err(|_| format!("option {name}: invalid integer value: '{v}'"))?
+                    o.verbose = v
+                        .parse()
+                        .map_err(|_| format!("option {name}: invalid integer value: '{v}'"))?
                 }
                 _ => o.out = Some(v),
             }
@@ -193,7 +206,12 @@ pub fn parse(args: &[OsString]) -> Result<Parsed, String> {
         for f in flags {
             match f.as_str() {
                 "-h" | "--help" => return Ok(Parsed::Exit(HELP.to_string())),
-                "--version" => return Ok(Parsed::Exit(format!("fail2ban-regex {}", crate::regex::VERSION))),
+                "--version" => {
+                    return Ok(Parsed::Exit(format!(
+                        "fail2ban-regex {}",
+                        crate::regex::VERSION
+                    )))
+                }
                 "-V" => return Ok(Parsed::Exit(crate::regex::VERSION.to_string())),
                 "-r" | "--raw" => o.raw = true,
                 "-v" | "--verbose" => o.verbose += 1,

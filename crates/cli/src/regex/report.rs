@@ -99,7 +99,11 @@ impl Report {
                     rows.push(format!(
                         "    {id}  {}{}",
                         ctime(*t),
-                        if *multi { " (multiple regex matched)" } else { "" }
+                        if *multi {
+                            " (multiple regex matched)"
+                        } else {
+                            ""
+                        }
                     ));
                 }
             }
@@ -124,7 +128,10 @@ impl Report {
             let l: Vec<String> = lines.iter().map(|x| x.trim_end().to_string()).collect();
             pprint_list(out, &l, Some(&header));
         } else {
-            let _ = writeln!(out, "{header} too many to print.  Use --print-all-{kind} to print all {count} lines");
+            let _ = writeln!(
+                out,
+                "{header} too many to print.  Use --print-all-{kind} to print all {count} lines"
+            );
         }
     }
 
@@ -178,7 +185,11 @@ impl Report {
     /// `--json`: the same facts as the summary.
     pub fn json(&self, filter: &Filter, opts: &Opts, header: &[String]) -> Value {
         let regexes = |l: &[Stat]| -> Value {
-            Value::Array(l.iter().map(|s| json!({"regex": s.regex, "hits": s.hits})).collect())
+            Value::Array(
+                l.iter()
+                    .map(|s| json!({"regex": s.regex, "hits": s.hits}))
+                    .collect(),
+            )
         };
         let dates: Vec<Value> = filter
             .date_detector()
@@ -209,7 +220,10 @@ impl Report {
 /// `-o/--out`: one row per failure (fail2ban-regex: `_prepaireOutput`).
 pub fn print_out(fmt: &str, ret: &[&Failure], out: &mut impl Write) {
     for r in ret {
-        let id = r.id.as_ref().map(|i| i.to_string()).unwrap_or_else(|| "None".into());
+        let id =
+            r.id.as_ref()
+                .map(|i| i.to_string())
+                .unwrap_or_else(|| "None".into());
         match fmt {
             "id" | "fid" => {
                 let _ = writeln!(out, "{id}");
@@ -240,17 +254,33 @@ pub fn print_out(fmt: &str, ret: &[&Failure], out: &mut impl Write) {
             f if !f.contains('<') => {
                 let v = match f {
                     "matches" => r.matches().join("\n"),
-                    "users" => r.data.users.as_ref().map(|u| format!("{u:?}")).unwrap_or("None".into()),
-                    _ => r.group(f).map(str::to_string).unwrap_or_else(|| "None".into()),
+                    "users" => r
+                        .data
+                        .users
+                        .as_ref()
+                        .map(|u| format!("{u:?}"))
+                        .unwrap_or("None".into()),
+                    _ => r
+                        .group(f)
+                        .map(str::to_string)
+                        .unwrap_or_else(|| "None".into()),
                 };
                 let _ = writeln!(out, "{v}");
             }
             template => {
                 // Tags as in actions: <ip>, <fid>, <F-NAME>, <matches>, <msg>, <time>.
                 let mut s = template.to_string();
-                let ip = r.data.ip.as_ref().map(|i| i.to_string()).unwrap_or(id.clone());
+                let ip = r
+                    .data
+                    .ip
+                    .as_ref()
+                    .map(|i| i.to_string())
+                    .unwrap_or(id.clone());
                 s = s.replace("<ip>", &ip).replace("<fid>", &id);
-                s = s.replace("<time>", &r.time.map(|t| format!("{t}")).unwrap_or_default());
+                s = s.replace(
+                    "<time>",
+                    &r.time.map(|t| format!("{t}")).unwrap_or_default(),
+                );
                 for (k, v) in &r.data.groups {
                     if let Some(v) = v.as_str() {
                         s = s.replace(&format!("<F-{}>", k.to_uppercase()), v);
@@ -263,7 +293,9 @@ pub fn print_out(fmt: &str, ret: &[&Failure], out: &mut impl Write) {
                     }
                     continue;
                 }
-                s = s.replace("<msg>", &matches.join("\n")).replace("<matches>", &matches.join("\n"));
+                s = s
+                    .replace("<msg>", &matches.join("\n"))
+                    .replace("<matches>", &matches.join("\n"));
                 let _ = writeln!(out, "{s}");
             }
         }

@@ -32,7 +32,9 @@ impl Engine {
             // Deeply nested alternations (e.g. `(?:...){0,3}`) can need more
             // than PCRE2's 32 KiB default JIT stack on long lines.
             .max_jit_stack_size(Some(4 * 1024 * 1024));
-        b.build(pcre).map(|re| Engine { re }).map_err(|e| e.to_string())
+        b.build(pcre)
+            .map(|re| Engine { re })
+            .map_err(|e| e.to_string())
     }
 
     pub(crate) fn names(&self) -> &[Option<String>] {
@@ -45,7 +47,11 @@ impl Engine {
         }
     }
 
-    pub(crate) fn find_at(&self, hay: &str, start: usize) -> Result<Option<(usize, usize)>, MatchError> {
+    pub(crate) fn find_at(
+        &self,
+        hay: &str,
+        start: usize,
+    ) -> Result<Option<(usize, usize)>, MatchError> {
         match self.re.find_at(hay.as_bytes(), start) {
             Ok(m) => Ok(m.map(|m| (m.start(), m.end()))),
             Err(e) => Err(MatchError(e.to_string())),
@@ -58,7 +64,10 @@ impl Engine {
         start: usize,
         caps: &mut EngineCaptures,
     ) -> Result<bool, MatchError> {
-        match self.re.captures_read_at(&mut caps.locs, hay.as_bytes(), start) {
+        match self
+            .re
+            .captures_read_at(&mut caps.locs, hay.as_bytes(), start)
+        {
             Ok(m) => Ok(m.is_some()),
             Err(e) => Err(MatchError(e.to_string())),
         }
