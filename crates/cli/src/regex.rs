@@ -384,6 +384,13 @@ impl Run {
                         break;
                     }
                 }
+                if buf.last() != Some(&b'\n') {
+                    // fail2ban reads a log line only once it is complete.
+                    eprintln!(
+                        "NOTE: the last line of '{log}' has no newline; skipped, as fail2ban does"
+                    );
+                    break;
+                }
                 let (line, lossy) = decoder.decode(&buf);
                 if lossy && !bad_utf8_warned {
                     bad_utf8_warned = true;
@@ -527,7 +534,7 @@ impl Run {
                 }
             }
         }
-        let keep = stats.print_max + 1;
+        let keep = stats.print_max as i64 + 1;
         if is_ignored {
             ls.ignored += 1;
             if !self.opts.print_no_ignored && (self.opts.print_all_ignored || ls.ignored <= keep) {
@@ -540,9 +547,7 @@ impl Run {
             }
         } else {
             ls.missed += 1;
-            if !self.opts.print_no_missed
-                && (self.opts.print_all_missed || ls.missed <= keep as i64)
-            {
+            if !self.opts.print_no_missed && (self.opts.print_all_missed || ls.missed <= keep) {
                 ls.missed_lines.push(line.to_string());
             }
         }

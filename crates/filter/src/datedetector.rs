@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::datetemplate::{
-    has_epoch_placeholder, unbound_pattern, DateTemplate, Kind, LINE_BEGIN, LINE_END,
+    has_epoch_placeholder, unbound_pattern, DateTemplate, LINE_BEGIN, LINE_END,
 };
 use crate::error::Error;
 use crate::pattern::Captures;
@@ -54,7 +54,13 @@ fn cached(
     if let Some(t) = cache().lock().map_err(|_| poisoned())?.get(key) {
         return Ok(t.clone());
     }
-    let t = Arc::new(make()?);
+    let mut t = make()?;
+    if is_anchored_default_key(key) {
+        // fail2ban sets weight 100 on the shared anchored copy of a default
+        // template; a datepattern naming the same template gets that object.
+        t.weight = 100.0;
+    }
+    let t = Arc::new(t);
     cache()
         .lock()
         .map_err(|_| poisoned())?
@@ -67,6 +73,17 @@ fn poisoned() -> Error {
         crate::error::ErrorKind::Option("date template cache poisoned".into()),
         "",
     )
+}
+
+/// The cache keys of the `{^LN-BEG}` copies of the default templates.
+fn is_anchored_default_key(key: &str) -> bool {
+    let Some(rest) = key.strip_prefix("{^LN-BEG}") else {
+        return false;
+    };
+    DEFAULT_TEMPLATES
+        .iter()
+        .filter(|p| !p.starts_with('^') && !p.starts_with("{^LN-BEG}"))
+        .any(|p| *p == rest)
 }
 
 /// A template from a pattern string (fail2ban: `_getPatternTemplate`).
@@ -130,10 +147,7 @@ fn default_cache() -> &'static [Arc<DateTemplate>] {
                 let t2 =
                     anchored(t, &|s| format!("{{^LN-BEG}}{s}")).expect("anchored default compiles");
                 if t2.name != t.name {
-                    // Weight lives on the shared template; rebuild it with weight 100.
-                    let mut copy = rebuild(&t2);
-                    copy.weight = 100.0;
-                    anchored_list.push(Arc::new(copy));
+                    anchored_list.push(t2);
                 }
             }
             originals.push(t.clone());
@@ -141,14 +155,6 @@ fn default_cache() -> &'static [Arc<DateTemplate>] {
         anchored_list.extend(originals);
         anchored_list
     })
-}
-
-fn rebuild(t: &DateTemplate) -> DateTemplate {
-    match &t.kind {
-        Kind::Pattern(p) => DateTemplate::from_pattern(p).expect("rebuild of a compiled template"),
-        Kind::Epoch { long, .. } => DateTemplate::epoch(t.flags & LINE_BEGIN != 0, *long),
-        Kind::Tai64n => DateTemplate::tai64n(t.flags & LINE_BEGIN != 0),
-    }
 }
 
 /// A template with this detector's own hit statistics (fail2ban: `DateDetectorTemplate`).
