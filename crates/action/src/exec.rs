@@ -139,6 +139,21 @@ pub struct Output {
 /// [`Error::Spawn`], [`Error::Timeout`], or [`Error::Command`] for a
 /// non-zero exit, carrying stderr.
 pub fn run(cmd: &ShellCommand, timeout: Duration) -> Result<Output, Error> {
+    let (code, out) = run_code(cmd, timeout)?;
+    match code {
+        Ok(0) => Ok(out),
+        Ok(c) => Err(Error::Command { cmd: cmd.script.clone(), status: format!("exit status {c}"), stderr: out.stderr }),
+        Err(status) => Err(Error::Command { cmd: cmd.script.clone(), status, stderr: out.stderr }),
+    }
+}
+
+/// Like [`run`], but returns the exit code (or, for a process killed by a
+/// signal, its description) with the output, for callers that give exit
+/// codes a meaning (`ignorecommand`: 0 ignore, 1 do not).
+///
+/// # Errors
+/// [`Error::Spawn`] or [`Error::Timeout`].
+pub fn run_code(cmd: &ShellCommand, timeout: Duration) -> Result<(Result<i32, String>, Output), Error> {
     let _guard = CMD_LOCK.lock().unwrap_or_else(|p| p.into_inner());
     let mut c = Command::new("/bin/sh");
     c.arg("-c").arg(&cmd.script);
@@ -187,17 +202,13 @@ pub fn run(cmd: &ShellCommand, timeout: Duration) -> Result<Output, Error> {
     // them past the timeout.
     let stdout = join_until(t_out, deadline);
     let stderr = join_until(t_err, deadline);
-    if status.success() {
-        Ok(Output { stdout, stderr })
-    } else {
-        use std::os::unix::process::ExitStatusExt;
-        let status = match (status.code(), status.signal()) {
-            (Some(c), _) => format!("exit status {c}"),
-            (None, Some(s)) => format!("signal {s}"),
-            _ => "unknown status".to_string(),
-        };
-        Err(Error::Command { cmd: cmd.script.clone(), status, stderr })
-    }
+    use std::os::unix::process::ExitStatusExt;
+    let code = match (status.code(), status.signal()) {
+        (Some(c), _) => Ok(c),
+        (None, Some(s)) => Err(format!("signal {s}")),
+        _ => Err("unknown status".to_string()),
+    };
+    Ok((code, Output { stdout, stderr }))
 }
 
 fn join_until(h: std::thread::JoinHandle<Vec<u8>>, deadline: Instant) -> String {
