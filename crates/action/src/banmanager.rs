@@ -36,7 +36,13 @@ pub struct BanManager {
 impl Default for BanManager {
     /// fail2ban's default bantime: 600 s.
     fn default() -> Self {
-        BanManager { list: HashMap::new(), order: Vec::new(), bantime: 600, ban_total: 0, next_unban: MAX_TIME }
+        BanManager {
+            list: HashMap::new(),
+            order: Vec::new(),
+            bantime: 600,
+            ban_total: 0,
+            next_unban: MAX_TIME,
+        }
     }
 }
 

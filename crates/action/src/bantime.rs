@@ -75,7 +75,11 @@ impl Default for BanTimeIncrement {
 }
 
 fn bad(option: &str, value: &str, reason: impl Into<String>) -> Error {
-    Error::BanTime { option: option.into(), value: value.into(), reason: reason.into() }
+    Error::BanTime {
+        option: option.into(),
+        value: value.into(),
+        reason: reason.into(),
+    }
 }
 
 impl BanTimeIncrement {
@@ -104,16 +108,29 @@ impl BanTimeIncrement {
                 }
             }
             "formula" => {
-                self.formula = if v.is_empty() { None } else { Some(expr::parse(v).map_err(|e| bad(opt, v, e))?) };
+                self.formula = if v.is_empty() {
+                    None
+                } else {
+                    Some(expr::parse(v).map_err(|e| bad(opt, v, e))?)
+                };
                 if let Some(f) = &self.formula {
-                    f.eval(&expr::Vars { time: 600.0, count: 1.0, factor: self.factor }).map_err(|e| bad(opt, v, e))?;
+                    f.eval(&expr::Vars {
+                        time: 600.0,
+                        count: 1.0,
+                        factor: self.factor,
+                    })
+                    .map_err(|e| bad(opt, v, e))?;
                 }
             }
             "multipliers" => {
                 self.multipliers = v
                     .split(' ')
                     .filter(|s| !s.is_empty())
-                    .map(|s| s.parse::<i64>().map(|n| n as f64).map_err(|_| bad(opt, v, format!("{s:?} is not an integer"))))
+                    .map(|s| {
+                        s.parse::<i64>()
+                            .map(|n| n as f64)
+                            .map_err(|_| bad(opt, v, format!("{s:?} is not an integer")))
+                    })
                     .collect::<Result<_>>()?;
             }
             "maxtime" | "rndtime" => {
@@ -140,7 +157,11 @@ impl BanTimeIncrement {
             let i = (ban_count as usize).min(self.multipliers.len() - 1);
             ban_time * self.factor * self.multipliers[i]
         } else {
-            let vars = expr::Vars { time: ban_time, count: f64::from(ban_count), factor: self.factor };
+            let vars = expr::Vars {
+                time: ban_time,
+                count: f64::from(ban_count),
+                factor: self.factor,
+            };
             let f = match &self.formula {
                 Some(f) => f.eval(&vars),
                 None => Ok(ban_time * 2f64.powi(ban_count.min(20) as i32) * self.factor),
@@ -164,10 +185,17 @@ impl BanTimeIncrement {
 
     /// The ban time for a new ban of `ticket` (fail2ban: `incrBanTime`):
     /// if the ID was banned before, its bancount becomes the stored count
-    /// + 1 and, for a count > 0, the time grows by [`calc`](Self::calc).
+    /// plus 1 and, for a count > 0, the time grows by [`calc`](Self::calc).
     /// A ticket older than the last ban is marked restored. Permanent bans
     /// (negative) never increase.
-    pub fn incr_ban_time(&self, history: &dyn BanHistory, jail: &str, ticket: &mut Ticket, ban_time: i64, random: f64) -> i64 {
+    pub fn incr_ban_time(
+        &self,
+        history: &dyn BanHistory,
+        jail: &str,
+        ticket: &mut Ticket,
+        ban_time: i64,
+        random: f64,
+    ) -> i64 {
         if ban_time <= 0 || !self.increment {
             return ban_time;
         }

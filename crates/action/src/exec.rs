@@ -111,7 +111,13 @@ impl Executor for ShellExecutor {
         }
         match run(e.cmd, e.timeout) {
             Ok(out) => {
-                log::debug!("[{}] {} -- {}: {:?}", e.jail, e.action, e.op.name(), out.stdout);
+                log::debug!(
+                    "[{}] {} -- {}: {:?}",
+                    e.jail,
+                    e.action,
+                    e.op.name(),
+                    out.stdout
+                );
                 true
             }
             Err(err) => {
@@ -142,8 +148,16 @@ pub fn run(cmd: &ShellCommand, timeout: Duration) -> Result<Output, Error> {
     let (code, out) = run_code(cmd, timeout)?;
     match code {
         Ok(0) => Ok(out),
-        Ok(c) => Err(Error::Command { cmd: cmd.script.clone(), status: format!("exit status {c}"), stderr: out.stderr }),
-        Err(status) => Err(Error::Command { cmd: cmd.script.clone(), status, stderr: out.stderr }),
+        Ok(c) => Err(Error::Command {
+            cmd: cmd.script.clone(),
+            status: format!("exit status {c}"),
+            stderr: out.stderr,
+        }),
+        Err(status) => Err(Error::Command {
+            cmd: cmd.script.clone(),
+            status,
+            stderr: out.stderr,
+        }),
     }
 }
 
@@ -153,17 +167,25 @@ pub fn run(cmd: &ShellCommand, timeout: Duration) -> Result<Output, Error> {
 ///
 /// # Errors
 /// [`Error::Spawn`] or [`Error::Timeout`].
-pub fn run_code(cmd: &ShellCommand, timeout: Duration) -> Result<(Result<i32, String>, Output), Error> {
+pub fn run_code(
+    cmd: &ShellCommand,
+    timeout: Duration,
+) -> Result<(Result<i32, String>, Output), Error> {
     let _guard = CMD_LOCK.lock().unwrap_or_else(|p| p.into_inner());
     let mut c = Command::new("/bin/sh");
     c.arg("-c").arg(&cmd.script);
     for (_, v) in &cmd.vars {
         c.arg(v);
     }
-    c.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     // A new session, so a timeout can kill everything the script started.
     c.process_group(0);
-    let mut child = c.spawn().map_err(|source| Error::Spawn { cmd: cmd.script.clone(), source })?;
+    let mut child = c.spawn().map_err(|source| Error::Spawn {
+        cmd: cmd.script.clone(),
+        source,
+    })?;
     let pid = child.id() as libc::pid_t;
     let mut out = child.stdout.take();
     let mut err = child.stderr.take();
@@ -187,7 +209,12 @@ pub fn run_code(cmd: &ShellCommand, timeout: Duration) -> Result<(Result<i32, St
             Ok(Some(st)) => break Some(st),
             Ok(None) if Instant::now() >= deadline => break None,
             Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-            Err(source) => return Err(Error::Spawn { cmd: cmd.script.clone(), source }),
+            Err(source) => {
+                return Err(Error::Spawn {
+                    cmd: cmd.script.clone(),
+                    source,
+                })
+            }
         }
     };
     let Some(status) = status else {
@@ -196,7 +223,10 @@ pub fn run_code(cmd: &ShellCommand, timeout: Duration) -> Result<(Result<i32, St
         std::thread::sleep(Duration::from_millis(200));
         unsafe { libc::killpg(pid, libc::SIGKILL) };
         let _ = child.wait();
-        return Err(Error::Timeout { cmd: cmd.script.clone(), timeout });
+        return Err(Error::Timeout {
+            cmd: cmd.script.clone(),
+            timeout,
+        });
     };
     // Children left in the background keep the pipes open: do not wait on
     // them past the timeout.
@@ -267,7 +297,11 @@ impl Executor for Recorder {
             cmd: e.cmd.clone(),
             timeout: e.timeout,
         });
-        if let Some(slot) = self.failing.iter_mut().find(|(op, n)| *op == e.op && *n > 0) {
+        if let Some(slot) = self
+            .failing
+            .iter_mut()
+            .find(|(op, n)| *op == e.op && *n > 0)
+        {
             slot.1 -= 1;
             return false;
         }

@@ -93,12 +93,20 @@ impl std::fmt::Display for Net {
 }
 
 fn mask4(a: Ipv4Addr, plen: u8) -> Ipv4Addr {
-    let m = if plen == 0 { 0 } else { u32::MAX << (32 - u32::from(plen.min(32))) };
+    let m = if plen == 0 {
+        0
+    } else {
+        u32::MAX << (32 - u32::from(plen.min(32)))
+    };
     Ipv4Addr::from(u32::from(a) & m)
 }
 
 fn mask6(a: Ipv6Addr, plen: u8) -> Ipv6Addr {
-    let m = if plen == 0 { 0 } else { u128::MAX << (128 - u32::from(plen.min(128))) };
+    let m = if plen == 0 {
+        0
+    } else {
+        u128::MAX << (128 - u32::from(plen.min(128)))
+    };
     Ipv6Addr::from(u128::from(a) & m)
 }
 
@@ -110,7 +118,10 @@ pub fn parse_net(s: &str) -> Option<Net> {
         Some((a, p)) => (a, Some(p)),
         None => (s, None),
     };
-    let a = a.strip_prefix('[').and_then(|x| x.strip_suffix(']')).unwrap_or(a);
+    let a = a
+        .strip_prefix('[')
+        .and_then(|x| x.strip_suffix(']'))
+        .unwrap_or(a);
     let addr = normalise(a.parse::<IpAddr>().ok()?);
     let max = if addr.is_ipv4() { 32 } else { 128 };
     let plen = match p {
@@ -128,7 +139,8 @@ pub fn parse_net(s: &str) -> Option<Net> {
                     }
                     (IpAddr::V6(_), IpAddr::V6(m)) => {
                         let v = u128::from(m);
-                        (v.leading_ones() + v.trailing_zeros() == 128).then_some(v.leading_ones())?
+                        (v.leading_ones() + v.trailing_zeros() == 128)
+                            .then_some(v.leading_ones())?
                     }
                     _ => return None,
                 };
@@ -147,7 +159,8 @@ fn is_dns_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 253
         && s.split('.').all(|l| !l.is_empty() && l.len() <= 63)
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
 }
 
 /// `file:<path>` (regex `^file:(?:/{0,2}(?=/(?!/|.{1,2}/))|/{0,2})(.*)$`):
@@ -165,7 +178,9 @@ fn file_path(entry: &str) -> Option<PathBuf> {
 
 /// `/(?!/|.{1,2}/)`: a slash that starts an absolute path.
 fn keeps_root(r: &str) -> bool {
-    let Some(after) = r.strip_prefix('/') else { return false };
+    let Some(after) = r.strip_prefix('/') else {
+        return false;
+    };
     if after.starts_with('/') {
         return false;
     }
@@ -190,7 +205,9 @@ impl FileSet {
         }
         self.checked = now;
         use std::os::unix::fs::MetadataExt;
-        let stamp = std::fs::metadata(&self.path).ok().map(|m| (m.mtime(), m.ino(), m.size()));
+        let stamp = std::fs::metadata(&self.path)
+            .ok()
+            .map(|m| (m.mtime(), m.ino(), m.size()));
         if stamp.is_some() && stamp == self.stamp {
             return;
         }
@@ -206,13 +223,20 @@ impl FileSet {
         };
         for (n, line) in text.lines().enumerate() {
             let line = line.split(['#', ';']).next().unwrap_or("");
-            for item in line.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()) {
+            for item in line
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|s| !s.is_empty())
+            {
                 if let Some(net) = parse_net(item) {
                     self.nets.push(net);
                 } else if is_dns_name(item) {
                     self.names.push(item.to_string());
                 } else {
-                    log::warn!("{}:{}: ignoreip entry {item:?} is not an IP, subnet or name", self.path.display(), n + 1);
+                    log::warn!(
+                        "{}:{}: ignoreip entry {item:?} is not an IP, subnet or name",
+                        self.path.display(),
+                        n + 1
+                    );
                 }
             }
         }
@@ -282,16 +306,30 @@ impl IgnoreList {
         if e.is_empty() {
             return Ok(());
         }
-        let err = |reason: &str| Error::IgnoreIp { jail: self.jail.clone(), entry: e.to_string(), reason: reason.to_string() };
+        let err = |reason: &str| Error::IgnoreIp {
+            jail: self.jail.clone(),
+            entry: e.to_string(),
+            reason: reason.to_string(),
+        };
         if e.starts_with("file:") {
             let path = file_path(e).ok_or_else(|| err("bad file: entry"))?;
             if path.as_os_str().is_empty() {
                 return Err(err("file: without a path"));
             }
-            if self.list.iter().any(|x| matches!(x, Entry::File(f) if f.path == path)) {
+            if self
+                .list
+                .iter()
+                .any(|x| matches!(x, Entry::File(f) if f.path == path))
+            {
                 return Ok(());
             }
-            self.list.push(Entry::File(FileSet { path, stamp: None, checked: f64::NEG_INFINITY, nets: vec![], names: vec![] }));
+            self.list.push(Entry::File(FileSet {
+                path,
+                stamp: None,
+                checked: f64::NEG_INFINITY,
+                nets: vec![],
+                names: vec![],
+            }));
             return Ok(());
         }
         if let Some(net) = parse_net(e) {
@@ -299,18 +337,28 @@ impl IgnoreList {
                 if !self.set.contains(&net.addr) {
                     self.set.push(net.addr);
                 }
-            } else if !self.list.iter().any(|x| matches!(x, Entry::Net(n) if *n == net)) {
+            } else if !self
+                .list
+                .iter()
+                .any(|x| matches!(x, Entry::Net(n) if *n == net))
+            {
                 self.list.push(Entry::Net(net));
             }
             return Ok(());
         }
         if is_dns_name(e) {
-            if !self.list.iter().any(|x| matches!(x, Entry::Dns(n) if n == e)) {
+            if !self
+                .list
+                .iter()
+                .any(|x| matches!(x, Entry::Dns(n) if n == e))
+            {
                 self.list.push(Entry::Dns(e.to_string()));
             }
             return Ok(());
         }
-        Err(err("not an IP address, subnet (IP/prefix, IP/netmask), DNS name or file:<path>"))
+        Err(err(
+            "not an IP address, subnet (IP/prefix, IP/netmask), DNS name or file:<path>",
+        ))
     }
 
     /// Removes one entry, or all with `None` (fail2ban: `delIgnoreIP`).
@@ -325,7 +373,8 @@ impl IgnoreList {
             if net.is_single() {
                 self.set.retain(|a| *a != net.addr);
             } else {
-                self.list.retain(|x| !matches!(x, Entry::Net(n) if *n == net));
+                self.list
+                    .retain(|x| !matches!(x, Entry::Net(n) if *n == net));
             }
         } else {
             let path = file_path(e);
@@ -363,9 +412,18 @@ impl IgnoreList {
             self.cache = None;
             return Ok(());
         };
-        let mut c = IgnoreCache { key: "<ip>".into(), max_count: 100, max_time: 300.0, map: HashMap::new() };
+        let mut c = IgnoreCache {
+            key: "<ip>".into(),
+            max_count: 100,
+            max_time: 300.0,
+            map: HashMap::new(),
+        };
         for (k, v) in split_options(spec) {
-            let err = |r: &str| Error::IgnoreIp { jail: self.jail.clone(), entry: format!("ignorecache {k}={v}"), reason: r.into() };
+            let err = |r: &str| Error::IgnoreIp {
+                jail: self.jail.clone(),
+                entry: format!("ignorecache {k}={v}"),
+                reason: r.into(),
+            };
             match k.as_str() {
                 "key" => c.key = v,
                 "max-count" => c.max_count = v.parse().map_err(|_| err("not a count"))?,
@@ -379,13 +437,20 @@ impl IgnoreList {
 
     /// Whether the failure of `id` (with its ticket, if any) is ignored,
     /// and by which rule (fail2ban: `_inIgnoreIPList`).
-    pub fn is_ignored(&mut self, id: &FailId, ticket: Option<&Ticket>, now: f64, env: &mut dyn IgnoreEnv) -> Option<IgnoreSource> {
+    pub fn is_ignored(
+        &mut self,
+        id: &FailId,
+        ticket: Option<&Ticket>,
+        now: f64,
+        env: &mut dyn IgnoreEnv,
+    ) -> Option<IgnoreSource> {
         let info = ticket.map(|t| {
             let mut i = ActionInfo::new(t, 0);
             i.set_resolver(None);
             i
         });
-        let ipmap: std::collections::BTreeMap<String, String> = [("ip".to_string(), id.to_string())].into();
+        let ipmap: std::collections::BTreeMap<String, String> =
+            [("ip".to_string(), id.to_string())].into();
         let render = |tpl: &str, hosts: &HostNames| -> ShellCommand {
             match &info {
                 Some(i) => tags::replace_dynamic_tags(tpl, i, hosts),
@@ -411,7 +476,12 @@ impl IgnoreList {
         if let (Some(c), Some(k)) = (self.cache.as_mut(), key) {
             if c.map.len() >= c.max_count {
                 // Drop the entry closest to expiry, keeping the bound.
-                if let Some(old) = c.map.iter().min_by(|a, b| a.1 .1.total_cmp(&b.1 .1)).map(|(k, _)| k.clone()) {
+                if let Some(old) = c
+                    .map
+                    .iter()
+                    .min_by(|a, b| a.1 .1.total_cmp(&b.1 .1))
+                    .map(|(k, _)| k.clone())
+                {
                     c.map.remove(&old);
                 }
             }
@@ -423,7 +493,13 @@ impl IgnoreList {
         hit
     }
 
-    fn check(&mut self, id: &FailId, now: f64, env: &mut dyn IgnoreEnv, render: &dyn Fn(&str, &HostNames) -> ShellCommand) -> Option<IgnoreSource> {
+    fn check(
+        &mut self,
+        id: &FailId,
+        now: f64,
+        env: &mut dyn IgnoreEnv,
+        render: &dyn Fn(&str, &HostNames) -> ShellCommand,
+    ) -> Option<IgnoreSource> {
         if let Some(ip) = id.ip() {
             if self.ignore_self && env.self_ips(now).contains(&ip) {
                 return Some(IgnoreSource::SelfRule);
@@ -446,7 +522,10 @@ impl IgnoreList {
                             return Some(IgnoreSource::File);
                         }
                         let names = f.names.clone();
-                        if names.iter().any(|name| env.resolve(name, now).iter().any(|a| normalise(*a) == ip)) {
+                        if names
+                            .iter()
+                            .any(|name| env.resolve(name, now).iter().any(|a| normalise(*a) == ip))
+                        {
                             return Some(IgnoreSource::File);
                         }
                     }
@@ -475,7 +554,9 @@ fn split_options(s: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut rest = s.trim();
     while !rest.is_empty() {
-        let Some((k, after)) = rest.split_once('=') else { break };
+        let Some((k, after)) = rest.split_once('=') else {
+            break;
+        };
         let k = k.trim().trim_start_matches(',').trim().to_string();
         let after = after.trim_start();
         let (v, tail) = match after.chars().next() {
@@ -506,14 +587,21 @@ pub struct SystemEnv {
 
 impl Default for SystemEnv {
     fn default() -> Self {
-        SystemEnv { dns: HashMap::new(), own: None, timeout: Duration::from_secs(60) }
+        SystemEnv {
+            dns: HashMap::new(),
+            own: None,
+            timeout: Duration::from_secs(60),
+        }
     }
 }
 
 const DNS_CACHE_SECS: f64 = 300.0;
 
 fn lookup(name: &str) -> Vec<IpAddr> {
-    (name, 0).to_socket_addrs().map(|it| it.map(|sa| normalise(sa.ip())).collect()).unwrap_or_default()
+    (name, 0)
+        .to_socket_addrs()
+        .map(|it| it.map(|sa| normalise(sa.ip())).collect())
+        .unwrap_or_default()
 }
 
 fn interface_ips() -> Vec<IpAddr> {
@@ -573,13 +661,18 @@ impl IgnoreEnv for SystemEnv {
             }
         }
         let ips = lookup(name);
-        self.dns.insert(name.to_string(), (ips.clone(), now + DNS_CACHE_SECS));
+        self.dns
+            .insert(name.to_string(), (ips.clone(), now + DNS_CACHE_SECS));
         ips
     }
 
     fn run_command(&mut self, cmd: &ShellCommand) -> Result<i32> {
         let (code, out) = crate::exec::run_code(cmd, self.timeout)?;
-        code.map_err(|status| Error::Command { cmd: cmd.script.clone(), status, stderr: out.stderr })
+        code.map_err(|status| Error::Command {
+            cmd: cmd.script.clone(),
+            status,
+            stderr: out.stderr,
+        })
     }
 }
 

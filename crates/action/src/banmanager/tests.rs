@@ -14,7 +14,10 @@ fn add_and_expire() {
     assert_eq!(bm.add_ban_ticket(t("192.0.2.1", 1000.0), 1000.0), Ok(()));
     assert_eq!(bm.get(&FailId::parse("192.0.2.1")).unwrap().bancount, 1);
     assert_eq!(bm.ban_total(), 1);
-    assert_eq!(bm.add_ban_ticket(t("192.0.2.2", 0.0), 1000.0), Err(NotAdded::Expired));
+    assert_eq!(
+        bm.add_ban_ticket(t("192.0.2.2", 0.0), 1000.0),
+        Err(NotAdded::Expired)
+    );
     assert_eq!(bm.next_unban_time(), 1600.0);
     assert!(bm.unban_list(1600.0, 100).is_empty()); // not yet: now > eob
     let gone = bm.unban_list(1600.5, 100);
@@ -31,7 +34,10 @@ fn already_banned_prolongs() {
     bm.add_ban_ticket(t("192.0.2.1", 1000.0), 1000.0).unwrap();
     let r = bm.add_ban_ticket(t("192.0.2.1", 1100.0), 1100.0);
     assert_eq!(r, Err(NotAdded::AlreadyBanned { prolonged: true }));
-    assert_eq!(bm.get(&FailId::parse("192.0.2.1")).unwrap().bantime, Some(700));
+    assert_eq!(
+        bm.get(&FailId::parse("192.0.2.1")).unwrap().bantime,
+        Some(700)
+    );
     assert_eq!(bm.ban_total(), 1);
 }
 
@@ -55,7 +61,8 @@ fn max_count_and_flush() {
     let mut bm = BanManager::new();
     bm.set_bantime(10);
     for i in 1..=5 {
-        bm.add_ban_ticket(t(&format!("10.0.0.{i}"), 100.0), 100.0).unwrap();
+        bm.add_ban_ticket(t(&format!("10.0.0.{i}"), 100.0), 100.0)
+            .unwrap();
     }
     assert_eq!(bm.unban_list(200.0, 2).len(), 2);
     assert_eq!(bm.unban_list(200.0, 100).len(), 3);

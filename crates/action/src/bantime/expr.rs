@@ -44,7 +44,8 @@ enum Tok {
 }
 
 const OPS: [&str; 22] = [
-    "**", "//", "<<", ">>", "<=", ">=", "==", "!=", "*", "/", "%", "+", "-", "<", ">", "(", ")", ",", "&", "|", "^", "~",
+    "**", "//", "<<", ">>", "<=", ">=", "==", "!=", "*", "/", "%", "+", "-", "<", ">", "(", ")",
+    ",", "&", "|", "^", "~",
 ];
 
 fn lex(s: &str) -> Result<Vec<(usize, Tok)>, String> {
@@ -55,7 +56,8 @@ fn lex(s: &str) -> Result<Vec<(usize, Tok)>, String> {
         let c = b[i];
         if c.is_ascii_whitespace() {
             i += 1;
-        } else if c.is_ascii_digit() || (c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit)) {
+        } else if c.is_ascii_digit() || (c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit))
+        {
             let st = i;
             while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.' || b[i] == b'_') {
                 i += 1;
@@ -70,7 +72,9 @@ fn lex(s: &str) -> Result<Vec<(usize, Tok)>, String> {
                 }
             }
             let txt: String = s[st..i].chars().filter(|&c| c != '_').collect();
-            let v = txt.parse::<f64>().map_err(|_| format!("bad number {txt:?} at offset {st}"))?;
+            let v = txt
+                .parse::<f64>()
+                .map_err(|_| format!("bad number {txt:?} at offset {st}"))?;
             out.push((st, Tok::Num(v)));
         } else if c.is_ascii_alphabetic() || c == b'_' {
             let st = i;
@@ -79,7 +83,10 @@ fn lex(s: &str) -> Result<Vec<(usize, Tok)>, String> {
             }
             out.push((st, Tok::Name(s[st..i].to_string())));
         } else {
-            let op = OPS.iter().find(|op| s[i..].starts_with(**op)).ok_or_else(|| format!("unexpected {:?} at offset {i}", c as char))?;
+            let op = OPS
+                .iter()
+                .find(|op| s[i..].starts_with(**op))
+                .ok_or_else(|| format!("unexpected {:?} at offset {i}", c as char))?;
             out.push((i, Tok::Op(op)));
             i += op.len();
         }
@@ -148,7 +155,11 @@ impl Parser {
         }
         self.cmp()
     }
-    fn binary(&mut self, ops: &[&'static str], next: fn(&mut Parser) -> Result<Expr, String>) -> Result<Expr, String> {
+    fn binary(
+        &mut self,
+        ops: &[&'static str],
+        next: fn(&mut Parser) -> Result<Expr, String>,
+    ) -> Result<Expr, String> {
         let mut a = next(self)?;
         'outer: loop {
             for op in ops {
@@ -234,18 +245,41 @@ impl Parser {
 /// # Errors
 /// A message naming the offset of the first unsupported or malformed part.
 pub fn parse(s: &str) -> Result<Expr, String> {
-    let mut p = Parser { toks: lex(s)?, pos: 0, len: s.len() };
+    let mut p = Parser {
+        toks: lex(s)?,
+        pos: 0,
+        len: s.len(),
+    };
     let e = p.expr()?;
     if p.pos != p.toks.len() {
-        return Err(format!("unexpected {:?} at offset {}", p.toks[p.pos].1, p.at()));
+        return Err(format!(
+            "unexpected {:?} at offset {}",
+            p.toks[p.pos].1,
+            p.at()
+        ));
     }
     e.check()?;
     Ok(e)
 }
 
 const FUNCS: [&str; 17] = [
-    "float", "int", "min", "max", "abs", "round", "math.exp", "math.log", "math.log2", "math.log10", "math.sqrt", "math.pow",
-    "math.floor", "math.ceil", "math.fabs", "math.trunc", "pow",
+    "float",
+    "int",
+    "min",
+    "max",
+    "abs",
+    "round",
+    "math.exp",
+    "math.log",
+    "math.log2",
+    "math.log10",
+    "math.sqrt",
+    "math.pow",
+    "math.floor",
+    "math.ceil",
+    "math.fabs",
+    "math.trunc",
+    "pow",
 ];
 
 impl Expr {
@@ -253,7 +287,8 @@ impl Expr {
         match self {
             Expr::Num(_) => Ok(()),
             Expr::Var(n) => match n.as_str() {
-                "ban.Time" | "ban.Count" | "banFactor" | "math.e" | "math.pi" | "True" | "False" => Ok(()),
+                "ban.Time" | "ban.Count" | "banFactor" | "math.e" | "math.pi" | "True"
+                | "False" => Ok(()),
                 _ => Err(format!("unknown name {n:?}")),
             },
             Expr::Unary(_, a) => a.check(),
@@ -331,7 +366,11 @@ impl Expr {
             }
             Expr::Call(f, args) => {
                 let a: Vec<f64> = args.iter().map(|e| e.eval(v)).collect::<Result<_, _>>()?;
-                let one = || a.first().copied().ok_or_else(|| format!("{f}() needs an argument"));
+                let one = || {
+                    a.first()
+                        .copied()
+                        .ok_or_else(|| format!("{f}() needs an argument"))
+                };
                 match f.as_str() {
                     "float" => one()?,
                     "int" | "math.trunc" => one()?.trunc(),
@@ -364,7 +403,14 @@ mod tests {
     use super::*;
 
     fn ev(s: &str) -> f64 {
-        parse(s).unwrap().eval(&Vars { time: 600.0, count: 3.0, factor: 1.0 }).unwrap()
+        parse(s)
+            .unwrap()
+            .eval(&Vars {
+                time: 600.0,
+                count: 3.0,
+                factor: 1.0,
+            })
+            .unwrap()
     }
 
     /// Results of the same expressions in Python 3.
