@@ -1,1 +1,5 @@
-//! ironban-server (in progress).
+//! ironban-server: the daemon (in progress).
+
+pub mod backend;
+pub mod database;
+pub mod journal;
