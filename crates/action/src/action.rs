@@ -281,7 +281,7 @@ impl CommandAction {
     /// # Errors
     /// [`Error::SelfReferencing`] for self-referencing properties.
     pub fn render(&mut self, op: Op, info: &dyn DynamicTags) -> Result<ShellCommand> {
-        let fam = info.get("family").unwrap_or_default();
+        let fam = family_of(info);
         let cmd = self.render_static(op.tag(), &Self::conditional(&fam))?;
         Ok(tags::replace_dynamic_tags(&cmd, info, &self.hosts))
     }
@@ -454,7 +454,7 @@ impl CommandAction {
         x: &mut dyn Executor,
         empty: &dyn DynamicTags,
     ) -> Result<()> {
-        let fam = info.get("family").unwrap_or_default();
+        let fam = family_of(info);
         if self.start_on_demand() && self.started_get(&fam) == 0 {
             self.start_family(Some(&fam), true, x, empty)?;
         }
@@ -498,7 +498,7 @@ impl CommandAction {
         x: &mut dyn Executor,
         empty: &dyn DynamicTags,
     ) -> Result<()> {
-        let fam = info.get("family").unwrap_or_default();
+        let fam = family_of(info);
         if self.started_get(&fam) & 2 != 0 && !self.process_cmd(Op::Unban, info, x, empty)? {
             return Err(self.op_error("unbanning", info));
         }
@@ -680,7 +680,7 @@ impl CommandAction {
         x: &mut dyn Executor,
         empty: &dyn DynamicTags,
     ) -> Result<bool> {
-        let fam = info.get("family").unwrap_or_default();
+        let fam = family_of(info);
         let cond = Self::conditional(&fam);
         let mut repcnt = 0;
         loop {
@@ -706,6 +706,15 @@ impl CommandAction {
                 return Ok(ret);
             }
         }
+    }
+}
+
+/// The ban's family; a raw (non-IP) ID has none (Python `None`, which
+/// fail2ban treats as `''` for conditionals).
+fn family_of(info: &dyn DynamicTags) -> String {
+    match info.get("family") {
+        Some(f) if f != "None" => f,
+        _ => String::new(),
     }
 }
 
