@@ -228,10 +228,12 @@ pub fn run_code(
             timeout,
         });
     };
-    // Children left in the background keep the pipes open: do not wait on
-    // them past the timeout.
-    let stdout = join_until(t_out, deadline);
-    let stderr = join_until(t_err, deadline);
+    // Children left in the background keep the pipes open: read what is
+    // there, but do not stall the jail on them (a short grace, at most the
+    // timeout).
+    let grace = deadline.min(Instant::now() + Duration::from_millis(500));
+    let stdout = join_until(t_out, grace);
+    let stderr = join_until(t_err, grace);
     use std::os::unix::process::ExitStatusExt;
     let code = match (status.code(), status.signal()) {
         (Some(c), _) => Ok(c),

@@ -261,3 +261,15 @@ fn unknown_tag_is_left() {
     a.check_ban(vec![ticket("192.0.2.1")], &mut rec, NOW);
     assert_eq!(scripts(&mut rec), vec!["ban 192.0.2.1 <nosuchtag> "]);
 }
+
+/// A command that leaves a background child holding its output open does
+/// not stall the jail until the timeout.
+#[test]
+fn background_child_does_not_stall() {
+    let mut a = jail(&[("actionban", "sleep 3 & echo started"), ("timeout", "10")]);
+    let mut sh = ShellExecutor;
+    let t0 = std::time::Instant::now();
+    let ev = a.check_ban(vec![ticket("192.0.2.1")], &mut sh, NOW);
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    assert!(t0.elapsed() < Duration::from_secs(2), "took {:?}", t0.elapsed());
+}
