@@ -271,5 +271,9 @@ fn background_child_does_not_stall() {
     let t0 = std::time::Instant::now();
     let ev = a.check_ban(vec![ticket("192.0.2.1")], &mut sh, NOW);
     assert_eq!(ev.len(), 1, "{ev:?}");
-    assert!(t0.elapsed() < Duration::from_secs(2), "took {:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        t0.elapsed()
+    );
 }

@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use super::*;
 
 /// An offline environment: fixed own IPs, a fixed DNS table, and a
