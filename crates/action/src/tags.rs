@@ -34,14 +34,12 @@ pub struct HostNames {
 }
 
 impl HostNames {
-    /// This machine's names (fail2ban: `DNSUtils.getHostname`).
+    /// This machine's names (fail2ban: `DNSUtils.getHostname`: the short
+    /// name is `gethostname()` as it is, the FQDN its canonical name).
     pub fn system() -> HostNames {
         let short = hostname().unwrap_or_else(|| "localhost".to_string());
         let fq = fqdn(&short).unwrap_or_else(|| short.clone());
-        HostNames {
-            fq,
-            short: short.split('.').next().unwrap_or("").to_string(),
-        }
+        HostNames { fq, short }
     }
 
     /// fail2ban's `ADD_REPL_TAGS`: `<br>`, `<sp>`, the host names.
