@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need_pkgs=(fail2ban iptables nftables ipset iproute2 libpcre2-dev)
+need_pkgs=(fail2ban python3-systemd iptables nftables ipset iproute2 libpcre2-dev libsystemd-dev pkg-config systemd-journal-remote)
 missing=()
 for p in "${need_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

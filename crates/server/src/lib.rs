@@ -32,8 +32,11 @@
 
 #![deny(missing_docs)]
 
+pub mod backend;
+pub mod database;
 pub mod error;
 pub mod jail;
+pub mod journal;
 pub mod log;
 pub mod mytime;
 pub mod protocol;
