@@ -77,13 +77,21 @@ pub fn main(args: Vec<OsString>) -> i32 {
     match (jail, addr) {
         (Some(j), Some(a)) => match dry_run(&stream.commands, &j, &a, now()) {
             Ok(report) => {
-                if as_json {
-                    println!(
-                        "{}",
-                        serde_json::to_string_pretty(&report.to_json()).unwrap_or_default()
-                    );
+                let text = if as_json {
+                    let mut t = serde_json::to_string_pretty(&report.to_json()).unwrap_or_default();
+                    t.push('\n');
+                    t
                 } else {
-                    print!("{}", report.to_text());
+                    report.to_text()
+                };
+                use std::io::Write;
+                if let Err(e) = std::io::stdout().lock().write_all(text.as_bytes()) {
+                    // A closed pipe (`| head`) is not an error, as in ripgrep.
+                    if e.kind() != std::io::ErrorKind::BrokenPipe {
+                        eprintln!("ironban check: {e}");
+                        return 1;
+                    }
+                    return 0;
                 }
                 i32::from(!report.errors.is_empty())
             }
