@@ -311,7 +311,15 @@ impl JailReader {
                             Some((p, t)) => (p, t),
                             None => (line, "head"),
                         };
-                        for p in python_glob(load, path) {
+                        let found_here = python_glob(load, path);
+                        if found_here.is_empty() {
+                            load.log(
+                                LOGGER,
+                                Level::Notice,
+                                format!("No file(s) found for glob {path}"),
+                            );
+                        }
+                        for p in found_here {
                             found += 1;
                             let mut c = head("set");
                             c.extend([Value::str("addlogpath"), Value::Str(p), Value::str(tail)]);
