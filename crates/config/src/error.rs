@@ -135,7 +135,7 @@ pub enum ErrorKind {
         basedir: String,
     },
     /// The config directory does not exist.
-    #[error("Base configuration directory {0} does not exist")]
+    #[error("Base configuration directory {0} does not exist ")]
     NoBaseDir(String),
     /// A section that is not there.
     #[error("No section: '{0}'")]

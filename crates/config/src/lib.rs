@@ -40,7 +40,7 @@ pub mod pprint;
 pub mod reader;
 pub mod stream;
 
-pub use configurator::{read_stream, read_stream_with, Stream};
+pub use configurator::{read_config, read_stream, read_stream_with, ConfigRead, Failure, Stream};
 pub use definition::{read_action, read_filter, ActionDefinition, FilterDefinition};
 pub use duration::str2seconds;
 pub use error::{Error, ErrorKind, Pos};

@@ -177,8 +177,12 @@ impl JailReader {
                 .get_options(load, &to_vars(&self.opts), true)
                 .map_err(Err)?;
             let combined = filter.get_combined(load).map_err(Err)?;
+            // A `None` (no [Definition] in the filter) would make fail2ban
+            // crash on interpolation; leaving it out makes such a reference
+            // an unknown key instead (see docs/config.md).
             let known: OMap<Entry> = combined
                 .iter()
+                .filter(|(_, v)| **v != Value::None)
                 .map(|(k, v)| (k.to_string(), Entry::synthetic(v.to_string())))
                 .collect();
             cp.merge_section(&jail, &known, "known/");
