@@ -75,7 +75,11 @@ fn load_cases(dir: &Path) -> Vec<Case> {
             name: s("name"),
             args: c["client_args"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(String::from))
+                        .collect()
+                })
                 .unwrap_or_default(),
             exit: c["exit_code"].as_i64().unwrap_or(-1),
             stdout: s("stdout"),
@@ -111,10 +115,13 @@ fn norm_times(s: &str) -> String {
     let pat = b"dddd-dd-dd dd:dd:dd";
     while i < b.len() {
         if i + pat.len() <= b.len()
-            && pat
-                .iter()
-                .zip(&b[i..i + pat.len()])
-                .all(|(p, c)| if *p == b'd' { c.is_ascii_digit() } else { p == c })
+            && pat.iter().zip(&b[i..i + pat.len()]).all(|(p, c)| {
+                if *p == b'd' {
+                    c.is_ascii_digit()
+                } else {
+                    p == c
+                }
+            })
         {
             out.push_str("<T>");
             i += pat.len();
@@ -187,7 +194,10 @@ fn run_python(script: &str, input: &[u8]) -> String {
     if let Some(mut si) = child.stdin.take() {
         let _ = si.write_all(input);
     }
-    let out = child.wait_with_output().map(|o| o.stdout).unwrap_or_default();
+    let out = child
+        .wait_with_output()
+        .map(|o| o.stdout)
+        .unwrap_or_default();
     String::from_utf8_lossy(&out).into_owned()
 }
 
@@ -381,7 +391,9 @@ fn main() {
                 Err(e) => problems.push(format!("reply not decoded: {e}")),
             }
         }
-        t.check(problems.is_empty(), || format!("(a) {}: {}", c.name, problems.join("; ")));
+        t.check(problems.is_empty(), || {
+            format!("(a) {}: {}", c.name, problems.join("; "))
+        });
     }
 
     // (b) replay the captured bytes against an ironban server.
@@ -398,7 +410,11 @@ fn main() {
     for (c, got) in cases.iter().zip(&ours) {
         let mut problems = Vec::new();
         if got.len() != c.replies.len() {
-            problems.push(format!("{} replies, expected {}", got.len(), c.replies.len()));
+            problems.push(format!(
+                "{} replies, expected {}",
+                got.len(),
+                c.replies.len()
+            ));
         }
         let mut all_exact = got.len() == c.replies.len();
         for (g, (want_b, want)) in got.iter().zip(&c.replies) {
@@ -415,7 +431,9 @@ fn main() {
         } else {
             inexact.push(c.name.as_str());
         }
-        t.check(problems.is_empty(), || format!("(b) {}: {}", c.name, problems.join("; ")));
+        t.check(problems.is_empty(), || {
+            format!("(b) {}: {}", c.name, problems.join("; "))
+        });
     }
     println!(
         "protocol: (b) {exact} of {} replies byte-identical to fail2ban's (not: {})",
@@ -457,7 +475,10 @@ fn main() {
         let (out, code) = run_client(&[PYTHON, REAL_CLIENT], &server.sock, &c.args);
         let ok = norm_times(&out) == norm_times(want) && code == *want_code;
         t.check(ok, || {
-            format!("(c) {}: exit {code} (want {want_code}), stdout {out:?} want {want:?}", c.name)
+            format!(
+                "(c) {}: exit {code} (want {want_code}), stdout {out:?} want {want:?}",
+                c.name
+            )
         });
     }
     server.wait();
@@ -468,7 +489,10 @@ fn main() {
         .and_then(|p| p.parent().map(|d| d.join("ironban")))
         .unwrap_or_else(|| PathBuf::from("ironban"));
     if !exe.exists() {
-        eprintln!("protocol: {} is missing; build it with `cargo build -p ironban-cli`", exe.display());
+        eprintln!(
+            "protocol: {} is missing; build it with `cargo build -p ironban-cli`",
+            exe.display()
+        );
     }
     let exe_s = exe.display().to_string();
     let server = start_server(&tmp, "d", &stream);
@@ -476,7 +500,10 @@ fn main() {
         let (out, code) = run_client(&[&exe_s, "client"], &server.sock, &c.args);
         let ok = norm_times(&out) == norm_times(&c.stdout) && code == c.exit;
         t.check(ok, || {
-            format!("(d) {}: exit {code} (want {}), stdout {out:?} want {:?}", c.name, c.exit, c.stdout)
+            format!(
+                "(d) {}: exit {code} (want {}), stdout {out:?} want {:?}",
+                c.name, c.exit, c.stdout
+            )
         });
     }
     server.wait();

@@ -59,7 +59,10 @@ fn code(ok: bool) -> i32 {
 ///
 /// The reader is ironban-config's (issue #2); until it lands this says so.
 pub fn config_stream(_confdir: &Path, _jail: Option<&str>) -> Result<Vec<Value>, String> {
-    Err("the configuration reader (ironban-config read_stream) is not available in this build".into())
+    Err(
+        "the configuration reader (ironban-config read_stream) is not available in this build"
+            .into(),
+    )
 }
 
 pub struct Client {
@@ -101,7 +104,12 @@ impl Client {
             return self.interactive(argv);
         }
         if self.conf.args.is_empty() {
-            cmdline::usage(argv.first().map(String::as_str).unwrap_or("fail2ban-client"), false);
+            cmdline::usage(
+                argv.first()
+                    .map(String::as_str)
+                    .unwrap_or("fail2ban-client"),
+                false,
+            );
             return false;
         }
         self.process_command(self.conf.args.clone())
@@ -111,7 +119,10 @@ impl Client {
         if !self.conf.args.is_empty() && !self.process_command(self.conf.args.clone()) {
             return false;
         }
-        println!("{} reads log file that contains password failure report", cmdline::version_long());
+        println!(
+            "{} reads log file that contains password failure report",
+            cmdline::version_long()
+        );
         println!("and bans the corresponding IP addresses using firewall rules.");
         println!();
         let stdin = std::io::stdin();
@@ -219,7 +230,12 @@ impl Client {
 
     /// Sends each command on one connection and prints the answers; false if
     /// any failed (fail2ban: `__processCmd`).
-    fn process_cmd(&self, cmds: &[(Vec<String>, Vec<Value>)], show: bool, timeout: Option<Duration>) -> bool {
+    fn process_cmd(
+        &self,
+        cmds: &[(Vec<String>, Vec<Value>)],
+        show: bool,
+        timeout: Option<Duration>,
+    ) -> bool {
         let mut sock: Option<CSocket> = None;
         let mut ok = true;
         for (words, c) in cmds {
@@ -254,7 +270,11 @@ impl Client {
                     if show || always {
                         let b = beautifier::beautify(words, &t[1]);
                         if b.failed {
-                            self.log("fail2ban.beautifier", 30, "Beautifier error. Please report the error");
+                            self.log(
+                                "fail2ban.beautifier",
+                                30,
+                                "Beautifier error. Please report the error",
+                            );
                             self.log(
                                 "fail2ban.beautifier",
                                 40,
@@ -320,7 +340,9 @@ impl Client {
             if c0 == "ping" {
                 self.log_error(&prev);
             } else {
-                self.log_error(&format!("[{prev}] Unable to contact server. Is it running?"));
+                self.log_error(&format!(
+                    "[{prev}] Unable to contact server. Is it running?"
+                ));
             }
         } else {
             self.log_error(&format!(
@@ -361,7 +383,9 @@ impl Client {
             }
         };
         if !self.conf.force && Path::new(&self.conf.socket).exists() {
-            self.log_error("Fail2ban seems to be in unexpected state (not running but the socket exists)");
+            self.log_error(
+                "Fail2ban seems to be in unexpected state (not running but the socket exists)",
+            );
             return false;
         }
         let exe = std::env::current_exe().unwrap_or_else(|_| "ironban".into());
@@ -375,7 +399,12 @@ impl Client {
         if self.conf.verbose > 1 {
             cmd.arg(format!("-{}", "v".repeat((self.conf.verbose - 1) as usize)));
         }
-        cmd.args(["--loglevel", &self.conf.loglevel, "--logtarget", &self.conf.logtarget]);
+        cmd.args([
+            "--loglevel",
+            &self.conf.loglevel,
+            "--logtarget",
+            &self.conf.logtarget,
+        ]);
         cmd.args(["--syslogsocket", &self.conf.syslogsocket]);
         let mut child = match cmd.spawn() {
             Ok(c) => c,
@@ -393,7 +422,10 @@ impl Client {
                 vec!["server-stream".to_string()],
                 vec![Value::str("server-stream"), Value::List(stream)],
             ),
-            (vec!["server-status".to_string()], vec![Value::str("server-status")]),
+            (
+                vec!["server-status".to_string()],
+                vec![Value::str("server-status")],
+            ),
         ];
         let ok = self.process_cmd(&cmds, false, None);
         if self.conf.background {
@@ -427,14 +459,12 @@ fn to_json(o: &Obj) -> serde_json::Value {
         Obj::None => J::Null,
         Obj::Bool(b) => J::Bool(*b),
         Obj::Int(i) => J::from(*i),
-        Obj::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
+        Obj::Float(f) => serde_json::Number::from_f64(*f)
+            .map(J::Number)
+            .unwrap_or(J::Null),
         Obj::Str(s) | Obj::Ip(s) => J::String(s.clone()),
         Obj::List(l) | Obj::Tuple(l) => J::Array(l.iter().map(to_json).collect()),
-        Obj::Dict(d) => J::Object(
-            d.iter()
-                .map(|(k, v)| (k.to_py_str(), to_json(v)))
-                .collect(),
-        ),
+        Obj::Dict(d) => J::Object(d.iter().map(|(k, v)| (k.to_py_str(), to_json(v))).collect()),
         Obj::Exception(e) => serde_json::json!({
             "exception": format!("{}.{}", e.module, e.name),
             "args": e.args.iter().map(|a| to_json(&Obj::from(a.clone()))).collect::<Vec<_>>(),

@@ -84,10 +84,7 @@ pub fn py_float(v: &Value) -> Result<f64, PyException> {
         Value::Bool(b) => Ok(f64::from(u8::from(*b))),
         Value::Float(f) => Ok(*f),
         Value::Str(s) => s.trim().parse::<f64>().map_err(|_| {
-            PyException::value_error(format!(
-                "could not convert string to float: {}",
-                v.repr()
-            ))
+            PyException::value_error(format!("could not convert string to float: {}", v.repr()))
         }),
         other => Err(PyException::type_error(format!(
             "float() argument must be a string or a real number, not '{}'",

@@ -74,7 +74,15 @@ const LONG_WITH_ARG: &[&str] = &[
     "timeout",
     "str2sec",
 ];
-const LONG_FLAGS: &[&str] = &["test", "async", "help", "version", "dp", "dump-pretty", "json"];
+const LONG_FLAGS: &[&str] = &[
+    "test",
+    "async",
+    "help",
+    "version",
+    "dp",
+    "dump-pretty",
+    "json",
+];
 
 /// Parses `argv` (argv[0] is the program name) as fail2ban's getopt does:
 /// options first, the command words after the first non-option.
@@ -310,9 +318,17 @@ fn read_definition(dir: &Path) -> Vec<(String, String)> {
         .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
     d.sort();
-    files.extend(d.iter().filter(|p| p.extension().is_some_and(|e| e == "conf")).cloned());
+    files.extend(
+        d.iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "conf"))
+            .cloned(),
+    );
     files.push(dir.join("fail2ban.local"));
-    files.extend(d.iter().filter(|p| p.extension().is_some_and(|e| e == "local")).cloned());
+    files.extend(
+        d.iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "local"))
+            .cloned(),
+    );
     let mut out = Vec::new();
     for f in files {
         let Ok(text) = std::fs::read_to_string(&f) else {

@@ -119,7 +119,11 @@ pub fn get(srv: &Server, cmd: &[Value]) -> Answer {
             match opt {
                 "action" => {
                     let key = text(arg(cmd, 3)?);
-                    let v = a.props.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone());
+                    let v = a
+                        .props
+                        .iter()
+                        .find(|(k, _)| *k == key)
+                        .map(|(_, v)| v.clone());
                     match v {
                         Some(v) => Obj::from(v),
                         None => {

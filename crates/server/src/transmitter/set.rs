@@ -42,8 +42,10 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
             if v != srv.logtarget {
                 let sock = srv.syslogsocket.clone();
                 if let Err(e) = srv.log.set_target(&v, &sock) {
-                    srv.log
-                        .error("server", &format!("Unable to log to {}: {e}", Value::str(&v).repr()));
+                    srv.log.error(
+                        "server",
+                        &format!("Unable to log to {}: {e}", Value::str(&v).repr()),
+                    );
                     return Err(PyException::exception("Failed to change log target"));
                 }
                 let base = v.split('[').next().unwrap_or(&v).to_string();
@@ -66,7 +68,10 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
                     if is(Some(k), "stacksize") {
                         srv.stacksize = py_int(v)?;
                     } else {
-                        return Err(PyException::key_error(format!("unknown option {}", k.repr())));
+                        return Err(PyException::key_error(format!(
+                            "unknown option {}",
+                            k.repr()
+                        )));
                     }
                 }
             }
@@ -171,10 +176,14 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
                 if w == "tail" {
                     tail = true;
                 } else if w != "head" {
-                    return Err(PyException::value_error("File option must be 'head' or 'tail'"));
+                    return Err(PyException::value_error(
+                        "File option must be 'head' or 'tail'",
+                    ));
                 }
             } else if cmd.len() > 4 {
-                return Err(PyException::value_error("Only one file can be added at a time"));
+                return Err(PyException::value_error(
+                    "Only one file can be added at a time",
+                ));
             }
             let j = srv.jail_mut(name)?;
             let before = j.logpaths.len();
@@ -182,7 +191,10 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
             if j.logpaths.len() > before {
                 log.info(
                     "filter",
-                    &format!("Added logfile: {} (pos = 0, hash = )", Value::str(&path).repr()),
+                    &format!(
+                        "Added logfile: {} (pos = 0, hash = )",
+                        Value::str(&path).repr()
+                    ),
                 );
             }
             Ok(q(j.logpath_list()))
@@ -193,7 +205,10 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
             let before = j.logpaths.len();
             j.logpaths.retain(|(p, _)| *p != path);
             if j.logpaths.len() < before {
-                log.info("filter", &format!("Removed logfile: {}", Value::str(&path).repr()));
+                log.info(
+                    "filter",
+                    &format!("Removed logfile: {}", Value::str(&path).repr()),
+                );
             }
             Ok(q(j.logpath_list()))
         }
@@ -375,7 +390,10 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
                 "jail",
                 &format!(
                     "Set banTime.{key} = {}",
-                    stored.as_ref().map(|s| s.to_string()).unwrap_or("None".into())
+                    stored
+                        .as_ref()
+                        .map(|s| s.to_string())
+                        .unwrap_or("None".into())
                 ),
             );
             Ok(q(stored.map(Obj::from).unwrap_or(Obj::None)))
@@ -426,7 +444,9 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
             let act = text(arg(cmd, 2)?);
             let j = srv.jail_mut(name)?;
             if j.action_mut(&act).is_none() {
-                return Err(PyException::key_error(format!("Invalid Action name: {act}")));
+                return Err(PyException::key_error(format!(
+                    "Invalid Action name: {act}"
+                )));
             }
             j.actions.retain(|a| a.name != act);
             Ok(Obj::None)
@@ -476,7 +496,12 @@ fn set_prop(a: &mut ActionConf, k: &str, v: Value) {
 
 /// Unbans `ips` in jail `jail`; with `ifexists` false, a missing IP raises
 /// `ValueError("not banned: [...]")` after the others are unbanned.
-pub fn unban_ips(srv: &mut Server, jail: &str, ips: &[Value], ifexists: bool) -> Result<i64, PyException> {
+pub fn unban_ips(
+    srv: &mut Server,
+    jail: &str,
+    ips: &[Value],
+    ifexists: bool,
+) -> Result<i64, PyException> {
     let log = srv.log.clone();
     let Some(j) = srv.jails.iter_mut().find(|j| j.name == jail) else {
         return Err(PyException::unknown_jail(jail));
@@ -524,7 +549,10 @@ fn cidr_contains(net: &str, ip: &str) -> bool {
     let Some((base, bits)) = net.split_once('/') else {
         return false;
     };
-    let (Ok(base), Ok(ip)) = (base.parse::<std::net::IpAddr>(), ip.parse::<std::net::IpAddr>()) else {
+    let (Ok(base), Ok(ip)) = (
+        base.parse::<std::net::IpAddr>(),
+        ip.parse::<std::net::IpAddr>(),
+    ) else {
         return false;
     };
     let Ok(bits) = bits.parse::<u32>() else {
@@ -532,11 +560,19 @@ fn cidr_contains(net: &str, ip: &str) -> bool {
     };
     match (base, ip) {
         (std::net::IpAddr::V4(b), std::net::IpAddr::V4(i)) if bits <= 32 => {
-            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
             (u32::from(b) & mask) == (u32::from(i) & mask)
         }
         (std::net::IpAddr::V6(b), std::net::IpAddr::V6(i)) if bits <= 128 => {
-            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
             (u128::from(b) & mask) == (u128::from(i) & mask)
         }
         _ => false,
@@ -582,7 +618,21 @@ fn known_encoding(e: &str) -> bool {
     let n = e.to_lowercase().replace(['-', '_'], "");
     matches!(
         n.as_str(),
-        "utf8" | "ascii" | "latin1" | "iso88591" | "iso885915" | "cp1252" | "utf16" | "utf32"
-            | "usascii" | "l1" | "latin" | "u8" | "utf" | "cp437" | "koi8r" | "iso88592"
+        "utf8"
+            | "ascii"
+            | "latin1"
+            | "iso88591"
+            | "iso885915"
+            | "cp1252"
+            | "utf16"
+            | "utf32"
+            | "usascii"
+            | "l1"
+            | "latin"
+            | "u8"
+            | "utf"
+            | "cp437"
+            | "koi8r"
+            | "iso88592"
     )
 }
