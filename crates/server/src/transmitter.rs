@@ -341,8 +341,3 @@ impl Transmitter {
 pub fn seconds(v: &Value) -> Result<Value, PyException> {
     mytime::str2seconds(v)
 }
-
-/// Method names of a command action (`get <jail> actionmethods <act>`).
-pub fn set_methods() -> &'static [&'static str] {
-    set::ACTION_METHODS
-}

@@ -292,7 +292,7 @@ impl<'a> Reader<'a> {
     }
 
     fn set_items(&mut self, dict: usize, items: Vec<usize>) -> Result<(), PickleError> {
-        if items.len() % 2 != 0 {
+        if !items.len().is_multiple_of(2) {
             return Err(self.err("odd number of items for SETITEMS"));
         }
         if !matches!(self.nodes[dict], Node::Dict(_)) {

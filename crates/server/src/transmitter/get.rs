@@ -136,15 +136,18 @@ pub fn get(srv: &Server, cmd: &[Value]) -> Answer {
                     }
                 }
                 "actionproperties" => {
-                    let mut names: Vec<String> = a.props.iter().map(|(k, _)| k.clone()).collect();
+                    // What dir() shows of a fail2ban CommandAction: its own
+                    // attributes plus the properties set through the stream.
+                    let mut names: Vec<String> = COMMAND_ACTION_ATTRS
+                        .iter()
+                        .map(|s| s.to_string())
+                        .chain(a.props.iter().map(|(k, _)| k.clone()))
+                        .collect();
                     names.sort();
+                    names.dedup();
                     Obj::strs(names)
                 }
-                _ => {
-                    let mut names: Vec<&str> = super::set_methods().to_vec();
-                    names.sort();
-                    Obj::strs(names)
-                }
+                _ => Obj::strs(COMMAND_ACTION_METHODS.iter().copied()),
             }
         }
         o => {
@@ -157,6 +160,43 @@ pub fn get(srv: &Server, cmd: &[Value]) -> Answer {
         }
     })
 }
+
+/// Non-callable public attributes every fail2ban `CommandAction` has.
+const COMMAND_ACTION_ATTRS: &[&str] = &[
+    "ESCAPE_CRE",
+    "ESCAPE_VN_CRE",
+    "actionban",
+    "actioncheck",
+    "actionflush",
+    "actionreban",
+    "actionreload",
+    "actionrepair",
+    "actionstart",
+    "actionstop",
+    "actionunban",
+    "actname",
+    "banEpoch",
+    "timeout",
+];
+
+/// Public methods of a fail2ban `CommandAction`, sorted as `dir()` lists them.
+const COMMAND_ACTION_METHODS: &[&str] = &[
+    "ban",
+    "clearAllParams",
+    "consistencyCheck",
+    "escapeTag",
+    "executeCmd",
+    "flush",
+    "invalidateBanEpoch",
+    "prolong",
+    "reban",
+    "reload",
+    "replaceDynamicTags",
+    "replaceTag",
+    "start",
+    "stop",
+    "unban",
+];
 
 /// `get <jail> banned [ip...]`: the list, `1`/`0`, or `[1, 0, ...]`.
 fn banned_in(j: &crate::jail::Jail, ids: &[Value]) -> Obj {

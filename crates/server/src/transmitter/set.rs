@@ -11,7 +11,7 @@ use crate::server::Server;
 
 /// Methods of a fail2ban action: `set <jail> action <act> <method> [json]`
 /// calls them rather than setting a property.
-pub(crate) const ACTION_METHODS: &[&str] = &[
+const ACTION_METHODS: &[&str] = &[
     "ban",
     "unban",
     "start",
@@ -602,15 +602,23 @@ fn parse_ignorecache(v: &str) -> Result<Value, PyException> {
     })
 }
 
-/// What `get datepattern` answers after `set datepattern v` (the date
-/// detector belongs to ironban-filter; this keeps fail2ban's answer shape).
+/// What `get datepattern` answers after `set datepattern v`. The date
+/// detector belongs to ironban-filter; this keeps fail2ban's answer: a
+/// pattern that keeps the default templates (`{^LN-BEG}`, several lines)
+/// reports "Default Detectors", a single custom pattern reports itself.
 fn date_pattern(v: &Value) -> Value {
-    match v {
-        Value::None => Value::None,
-        other => {
-            let s = text(other);
-            Value::Tuple(vec![Value::Str(s.clone()), Value::Str(s)])
-        }
+    let s = match v {
+        Value::None => return Value::None,
+        other => text(other),
+    };
+    let defaults = s.lines().count() > 1 || s.trim() == "{^LN-BEG}" || s.trim().is_empty();
+    if defaults {
+        return Value::Tuple(vec![Value::None, Value::str("Default Detectors")]);
+    }
+    match s.as_str() {
+        "EPOCH" | "{EPOCH}" => Value::Tuple(vec![Value::None, Value::str("Epoch")]),
+        "TAI64N" | "{TAI64N}" => Value::Tuple(vec![Value::None, Value::str("TAI64N")]),
+        _ => Value::Tuple(vec![Value::Str(s.clone()), Value::Str(s)]),
     }
 }
 
