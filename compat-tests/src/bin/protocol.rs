@@ -15,7 +15,12 @@
 //!   the captured 1.1.2 client, the expectation is what Debian's client
 //!   prints against a replay of the captured reply bytes, so only server
 //!   differences count.
-//! - (d) ironban's own client against ironban's server, against the capture.
+//! - (d) ironban's own client against ironban's server, against the capture
+//!   (stdout, stderr with pids normalised, exit code).
+//! - (e) side by side: Debian's real `fail2ban-server` and ironban's get the
+//!   same stream and the same list of commands (good and bad ones); every
+//!   reply must decode to the same repr, except for the few commands whose
+//!   answer changed between fail2ban 1.0.2 and 1.1.2 (listed, and skipped).
 
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -36,11 +41,127 @@ use serde_json::Value as Json;
 const PYTHON: &str = "/usr/bin/python3";
 const REAL_CLIENT: &str = "/usr/bin/fail2ban-client";
 
+/// Commands for part (e), as Python literals, run in order on both servers.
+/// `@TMP@` is the suite's scratch directory.
+const SIDE_BY_SIDE: &[&str] = &[
+    r#"['ping']"#,
+    r#"['ping', 0.1]"#,
+    r#"['status']"#,
+    r#"['status', 'sshd', 'short']"#,
+    r#"['status', 'sshd', 'foo']"#,
+    r#"['status', 'sshd', 'a', 'b']"#,
+    r#"['get', 'sshd', 'failregex']"#,
+    r#"['get', 'sshd', 'ignoreregex']"#,
+    r#"['get', 'sshd', 'prefregex']"#,
+    r#"['get', 'sshd', 'usedns']"#,
+    r#"['get', 'sshd', 'findtime']"#,
+    r#"['get', 'sshd', 'bantime']"#,
+    r#"['get', 'sshd', 'maxlines']"#,
+    r#"['get', 'sshd', 'maxmatches']"#,
+    r#"['get', 'sshd', 'logencoding']"#,
+    r#"['get', 'sshd', 'journalmatch']"#,
+    r#"['get', 'sshd', 'datepattern']"#,
+    r#"['get', 'dovecot', 'datepattern']"#,
+    r#"['get', 'sshd', 'logtimezone']"#,
+    r#"['get', 'sshd', 'ignorecommand']"#,
+    r#"['get', 'sshd', 'ignorecache']"#,
+    r#"['get', 'sshd', 'ignoreself']"#,
+    r#"['get', 'sshd', 'bantime.increment']"#,
+    r#"['get', 'sshd', 'actions']"#,
+    r#"['get', 'sshd', 'action', 'dummy', 'actionban']"#,
+    r#"['get', 'sshd', 'action', 'dummy', 'target']"#,
+    r#"['get', 'sshd', 'action', 'nope', 'target']"#,
+    r#"['get', 'sshd', 'actionproperties', 'dummy']"#,
+    r#"['get', 'sshd', 'actionmethods', 'dummy']"#,
+    r#"['get', 'loglevel']"#,
+    r#"['get', 'logtarget']"#,
+    r#"['get', 'syslogsocket']"#,
+    r#"['get', 'dbfile']"#,
+    r#"['get', 'dbpurgeage']"#,
+    r#"['get', 'dbmaxmatches']"#,
+    r#"['get', 'thread']"#,
+    r#"['get', 'sshd', 'foo']"#,
+    r#"['get', 'foo']"#,
+    r#"['set', 'sshd', 'addignoreip', '10.0.0.0/8', '127.0.0.1', 'example.com']"#,
+    r#"['get', 'sshd', 'ignoreip']"#,
+    r#"['set', 'sshd', 'delignoreip', '127.0.0.1']"#,
+    r#"['set', 'sshd', 'ignoreself', 'false']"#,
+    r#"['set', 'sshd', 'findtime', '1h']"#,
+    r#"['set', 'sshd', 'bantime', '1d']"#,
+    r#"['set', 'sshd', 'bantime', '-1']"#,
+    r#"['set', 'sshd', 'bantime', '600']"#,
+    r#"['set', 'sshd', 'maxlines', '0']"#,
+    r#"['set', 'sshd', 'maxlines', '2']"#,
+    r#"['set', 'sshd', 'usedns', 'bogus']"#,
+    r#"['set', 'sshd', 'usedns', 'yes']"#,
+    r#"['set', 'sshd', 'logencoding', 'latin-1']"#,
+    r#"['set', 'sshd', 'logencoding', 'nonsense']"#,
+    r#"['set', 'sshd', 'idle', 'on']"#,
+    r#"['set', 'sshd', 'idle', 'maybe']"#,
+    r#"['set', 'sshd', 'addlogpath', '@TMP@/mail.log', 'tail']"#,
+    r#"['set', 'sshd', 'addlogpath', '@TMP@/mail.log', 'middle']"#,
+    r#"['set', 'sshd', 'dellogpath', '@TMP@/mail.log']"#,
+    r#"['set', 'sshd', 'bantime.increment', 'true']"#,
+    r#"['set', 'sshd', 'bantime.maxtime', '2d']"#,
+    r#"['set', 'sshd', 'bantime.factor', '2']"#,
+    r#"['set', 'sshd', 'bantime.factor', '']"#,
+    r#"['set', 'sshd', 'banip', '192.0.2.1', '192.0.2.2', '192.0.2.1']"#,
+    r#"['set', 'sshd', 'unbanip', '192.0.2.0/24']"#,
+    r#"['set', 'sshd', 'banip', '192.0.2.1']"#,
+    r#"['get', 'sshd', 'banned', '192.0.2.1']"#,
+    r#"['banned', '192.0.2.1', '192.0.2.3']"#,
+    r#"['unban', '192.0.2.1', '192.0.2.3']"#,
+    r#"['set', 'sshd', 'delfailregex', '0']"#,
+    r#"['set', 'sshd', 'delfailregex', '99']"#,
+    r#"['set', 'sshd', 'maxretry', 'x']"#,
+    r#"['set', 'sshd', 'foo', 'bar']"#,
+    r#"['set', 'nojail', 'maxretry', '3']"#,
+    r#"['set', 'nojail', 'foo', '3']"#,
+    r#"['set', 'loglevel', 'debug']"#,
+    r#"['set', 'loglevel', 'bogus']"#,
+    r#"['set', 'loglevel', 'INFO']"#,
+    r#"['set', 'dbpurgeage', '2d']"#,
+    r#"['set', 'dbmaxmatches', '5']"#,
+    r#"['add', 'sshd', 'polling']"#,
+    r#"['add', '--all']"#,
+    r#"['add', 'new1']"#,
+    r#"['get', 'new1', 'maxretry']"#,
+    r#"['get', 'new1', 'findtime']"#,
+    r#"['get', 'new1', 'logpath']"#,
+    r#"['get', 'new1', 'datepattern']"#,
+    r#"['get', 'new1', 'ignorecommand']"#,
+    r#"['status', 'new1']"#,
+    r#"['stats']"#,
+    r#"['start', 'new1']"#,
+    r#"['stop', 'new1']"#,
+    r#"['stop', 'nojail']"#,
+    r#"['echo']"#,
+    r#"['sleep', '0.1']"#,
+    r#"['sleep', 'x']"#,
+    r#"['flushlogs']"#,
+    r#"['config-error', 'oops']"#,
+    r#"['unban']"#,
+    r#"['banned']"#,
+    r#"['reload', 'nojail', [], []]"#,
+    r#"['reload', 'nojail', ['--if-exists'], []]"#,
+    r#"['status']"#,
+    r#"[]"#,
+    r#"['version']"#,
+];
+
+/// Commands whose answers differ between Debian's fail2ban 1.0.2 and the
+/// 1.1.2 that ironban answers as: `version`; `stats` (new in 1.1);
+/// `add` of an existing jail (1.0.2 fails with a NameError bug, 1.1.2 raises
+/// DuplicateJailException, as ironban).
+const VERSION_DIFFERENCES: &[&str] = &["['version']", "['stats']", "['add', 'sshd', 'polling']"];
+
 struct Case {
     name: String,
     args: Vec<String>,
     exit: i64,
     stdout: String,
+    /// What the client printed on stderr, pids shown as `[PID]`.
+    stderr: String,
     /// (request bytes without END, decoded repr) for each pickle frame sent.
     requests: Vec<(Vec<u8>, String)>,
     /// Raw c2s bytes of the connection, frames and CLOSE included.
@@ -83,6 +204,7 @@ fn load_cases(dir: &Path) -> Vec<Case> {
                 .unwrap_or_default(),
             exit: c["exit_code"].as_i64().unwrap_or(-1),
             stdout: s("stdout"),
+            stderr: s("stderr"),
             requests: Vec::new(),
             c2s_raw: Vec::new(),
             replies: Vec::new(),
@@ -344,7 +466,32 @@ fn replay_server(sock: PathBuf, cases: Vec<Vec<Vec<u8>>>) -> std::thread::JoinHa
     })
 }
 
+/// `[1234]:` → `[PID]:`, as the captures are normalised.
+fn norm_pid(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find('[') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 && after[digits..].starts_with("]:") {
+            out.push_str("[PID]");
+            rest = &after[digits + 1..];
+        } else {
+            out.push('[');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 fn run_client(program: &[&str], sock: &Path, args: &[String]) -> (String, i64) {
+    let (out, _, code) = run_client_full(program, sock, args);
+    (out, code)
+}
+
+fn run_client_full(program: &[&str], sock: &Path, args: &[String]) -> (String, String, i64) {
     let conf = upstream_dir().join("config");
     let mut cmd = Command::new(program[0]);
     cmd.args(&program[1..]);
@@ -360,9 +507,14 @@ fn run_client(program: &[&str], sock: &Path, args: &[String]) -> (String, i64) {
     match out {
         Ok(o) => (
             String::from_utf8_lossy(&o.stdout).into_owned(),
+            norm_pid(&String::from_utf8_lossy(&o.stderr)),
             i64::from(o.status.code().unwrap_or(-1)),
         ),
-        Err(e) => (format!("<cannot run {}: {e}>", program[0]), -1),
+        Err(e) => (
+            format!("<cannot run {}: {e}>", program[0]),
+            String::new(),
+            -1,
+        ),
     }
 }
 
@@ -497,16 +649,126 @@ fn main() {
     let exe_s = exe.display().to_string();
     let server = start_server(&tmp, "d", &stream);
     for c in &cases {
-        let (out, code) = run_client(&[&exe_s, "client"], &server.sock, &c.args);
-        let ok = norm_times(&out) == norm_times(&c.stdout) && code == c.exit;
+        let (out, err, code) = run_client_full(&[&exe_s, "client"], &server.sock, &c.args);
+        let ok = norm_times(&out) == norm_times(&c.stdout) && code == c.exit && err == c.stderr;
         t.check(ok, || {
             format!(
-                "(d) {}: exit {code} (want {}), stdout {out:?} want {:?}",
-                c.name, c.exit, c.stdout
+                "(d) {}: exit {code} (want {}), stdout {out:?} want {:?}, stderr {err:?} want {:?}",
+                c.name, c.exit, c.stdout, c.stderr
             )
         });
     }
     server.wait();
+    // (e) side by side with Debian's real fail2ban-server.
+    side_by_side(&mut t, &tmp, &stream);
     let _ = std::fs::remove_dir_all(&tmp);
     std::process::exit(t.finish(40));
+}
+
+/// Part (e): see the module doc.
+fn side_by_side(t: &mut Tally, tmp: &Path, golden: &[Value]) {
+    let logs = tmp.join("logs");
+    let _ = std::fs::create_dir_all(&logs);
+    for f in ["auth.log", "mail.log"] {
+        let _ = std::fs::write(logs.join(f), b"");
+    }
+    let _ = std::fs::write(tmp.join("mail.log"), b"");
+    // Real paths for the log files; no database (it would need /tmp/golden).
+    let fix = |v: &Value| -> Value {
+        fn walk(v: &Value, logs: &str) -> Value {
+            match v {
+                Value::Str(s) => Value::Str(s.replace("/tmp/golden/logs/var/log", logs)),
+                Value::List(l) => Value::List(l.iter().map(|x| walk(x, logs)).collect()),
+                other => other.clone(),
+            }
+        }
+        walk(v, &logs.display().to_string())
+    };
+    let stream: Vec<Value> = golden
+        .iter()
+        .filter(
+            |c| !matches!(c, Value::List(l) if l.get(1).and_then(Value::as_str) == Some("dbfile")),
+        )
+        .map(fix)
+        .collect();
+    let real_sock = tmp.join("real.sock");
+    let real = Command::new(PYTHON)
+        .arg("/usr/bin/fail2ban-server")
+        .args(["-f", "--async", "-x", "-s"])
+        .arg(&real_sock)
+        .arg("-p")
+        .arg(tmp.join("real.pid"))
+        .arg("--logtarget")
+        .arg(tmp.join("real.log"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    let Ok(mut real) = real else {
+        t.check(false, || "(e) cannot start /usr/bin/fail2ban-server".into());
+        return;
+    };
+    for _ in 0..500 {
+        if real_sock.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let ours = start_server(tmp, "e", &stream);
+    let send = |sock: &Path, cmd: &[Value]| -> String {
+        match CSocket::connect(sock, Some(std::time::Duration::from_secs(10))) {
+            Ok(mut c) => match c.send(cmd) {
+                Ok(r) => r.repr(),
+                Err(e) => format!("<error {e}>"),
+            },
+            Err(e) => format!("<connect {e}>"),
+        }
+    };
+    let r = send(
+        &real_sock,
+        &[Value::str("server-stream"), Value::List(stream.clone())],
+    );
+    if r != "(0, None)" {
+        t.check(false, || {
+            format!("(e) real fail2ban-server refused the stream: {r}")
+        });
+    }
+    let script = "import ast,json,sys\n\
+        print(json.dumps([ast.literal_eval(l) for l in sys.stdin if l.strip()]))";
+    let tmp_s = tmp.display().to_string();
+    let input: String = SIDE_BY_SIDE
+        .iter()
+        .map(|c| c.replace("@TMP@", &tmp_s) + "\n")
+        .collect();
+    let json: Json =
+        serde_json::from_str(&run_python(script, input.as_bytes())).unwrap_or(Json::Null);
+    let cmds: Vec<Value> = json
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(to_value)
+        .collect();
+    let mut skipped = 0;
+    for (text, cmd) in SIDE_BY_SIDE.iter().zip(&cmds) {
+        let words: Vec<Value> = match cmd {
+            Value::List(l) => l.clone(),
+            _ => Vec::new(),
+        };
+        let a = send(&real_sock, &words);
+        let b = send(&ours.sock, &words);
+        if VERSION_DIFFERENCES.contains(text) {
+            skipped += 1;
+            continue;
+        }
+        t.check(a == b, || format!("(e) {text}: fail2ban {a} ironban {b}"));
+    }
+    println!(
+        "protocol: (e) {} commands side by side with Debian's fail2ban-server, {skipped} skipped as 1.0.2/1.1.2 differences",
+        cmds.len()
+    );
+    let _ = send(&real_sock, &[Value::str("stop")]);
+    let _ = send(&ours.sock, &[Value::str("stop")]);
+    let _ = real.wait();
+    ours.wait();
 }
