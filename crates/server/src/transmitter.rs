@@ -12,6 +12,7 @@ use crate::mytime;
 use crate::protocol::{Obj, PyException};
 use crate::server::{Server, FAIL2BAN_VERSION};
 
+mod ban;
 mod get;
 mod set;
 mod status;
@@ -195,7 +196,7 @@ impl Transmitter {
                 let mut cnt = 0;
                 let names: Vec<String> = srv.jails.iter().map(|j| j.name.clone()).collect();
                 for n in names {
-                    cnt += set::unban_ips(srv, &n, &cmd[1..], true)?;
+                    cnt += ban::unban_ips(srv, &n, &cmd[1..], true)?;
                 }
                 Ok(Obj::Int(cnt))
             }
