@@ -1,4 +1,5 @@
 use super::*;
+use crate::protocol::PyException;
 
 #[test]
 fn reads_ping_with_float() {
