@@ -17,6 +17,10 @@
 //!   differences count.
 //! - (d) ironban's own client against ironban's server, against the capture
 //!   (stdout, stderr with pids normalised, exit code).
+//! - (f) the server log of the (b) run equals fail2ban's `server.log` of the
+//!   capture (time stamps and pids aside), except the lines of parts not
+//!   wired to the jails yet: `fail2ban.observer`, `fail2ban.database`,
+//!   `fail2ban.datedetector`.
 //! - (e) side by side: Debian's real `fail2ban-server` and ironban's get the
 //!   same stream and the same list of commands (good and bad ones); every
 //!   reply must decode to the same repr, except for the few commands whose
@@ -334,6 +338,22 @@ fn start_server(tmp: &Path, tag: &str, stream: &[Value]) -> Running {
     let sock = tmp.join(format!("{tag}.sock"));
     let _ = std::fs::remove_file(&sock);
     let log = Arc::new(Logger::off());
+    // The golden stream's log target, moved to this run's own file.
+    let log_file = tmp.join(format!("{tag}.log"));
+    let _ = log.set_target(&log_file.display().to_string(), "auto");
+    let stream: Vec<Value> = stream
+        .iter()
+        .map(|c| match c {
+            Value::List(l) if l.len() == 3 && l[1].as_str() == Some("logtarget") => {
+                Value::List(vec![
+                    l[0].clone(),
+                    l[1].clone(),
+                    Value::Str(log_file.display().to_string()),
+                ])
+            }
+            other => other.clone(),
+        })
+        .collect();
     let srv = Arc::new(Mutex::new(Server::new(log)));
     let opts = ListenOpts {
         socket: sock.clone(),
@@ -358,7 +378,7 @@ fn start_server(tmp: &Path, tag: &str, stream: &[Value]) -> Running {
     }
     let mut c = CSocket::connect(&sock, None).expect("connect to the ironban server");
     let reply = c
-        .send(&[Value::str("server-stream"), Value::List(stream.to_vec())])
+        .send(&[Value::str("server-stream"), Value::List(stream)])
         .expect("server-stream");
     if reply.repr() != "(0, None)" {
         eprintln!("protocol: configuring the server answered {}", reply.repr());
@@ -587,6 +607,7 @@ fn main() {
             format!("(b) {}: {}", c.name, problems.join("; "))
         });
     }
+    server_log(&mut t, &dir, &tmp.join("b.log"));
     println!(
         "protocol: (b) {exact} of {} replies byte-identical to fail2ban's (not: {})",
         cases.len(),
@@ -691,6 +712,19 @@ fn side_by_side(t: &mut Tally, tmp: &Path, golden: &[Value]) {
         )
         .map(fix)
         .collect();
+    // Both servers log to the file ironban's (e) run uses, so that
+    // `get logtarget` answers the same.
+    let e_log = Value::Str(tmp.join("e.log").display().to_string());
+    let stream: Vec<Value> = stream
+        .into_iter()
+        .map(|c| match c {
+            Value::List(mut l) if l.len() == 3 && l[1].as_str() == Some("logtarget") => {
+                l[2] = e_log.clone();
+                Value::List(l)
+            }
+            other => other,
+        })
+        .collect();
     let real_sock = tmp.join("real.sock");
     let real = Command::new(PYTHON)
         .arg("/usr/bin/fail2ban-server")
@@ -771,4 +805,48 @@ fn side_by_side(t: &mut Tally, tmp: &Path, golden: &[Value]) {
     let _ = send(&ours.sock, &[Value::str("stop")]);
     let _ = real.wait();
     ours.wait();
+}
+
+/// Loggers whose lines come from parts not wired to the jails yet.
+const UNWIRED_LOGGERS: &[&str] = &[
+    "fail2ban.observer",
+    "fail2ban.database",
+    "fail2ban.datedetector",
+];
+
+/// Part (f): see the module doc.
+fn server_log(t: &mut Tally, dir: &Path, ours: &Path) {
+    let keep = |l: &&str| {
+        !UNWIRED_LOGGERS
+            .iter()
+            .any(|u| l.starts_with(&format!("{u} ")))
+    };
+    let golden = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+    let want: Vec<&str> = golden.lines().filter(keep).collect();
+    let text = std::fs::read_to_string(ours).unwrap_or_default();
+    let norm: Vec<String> = text
+        .lines()
+        .map(|l| {
+            // Drop "YYYY-mm-dd HH:MM:SS,mmm ".
+            let l = if l.len() > 24 && l.as_bytes()[4] == b'-' {
+                &l[24..]
+            } else {
+                l
+            };
+            norm_pid(l)
+                .replace("/tmp/golden/proto", "@PROTODIR@")
+                .replace("/tmp/golden/logs", "@LOGDIR@")
+        })
+        .collect();
+    let got: Vec<&str> = norm.iter().map(String::as_str).filter(keep).collect();
+    let first_diff = want.iter().zip(&got).position(|(a, b)| a != b);
+    t.check(want == got, || {
+        let at = first_diff.unwrap_or(want.len().min(got.len()));
+        format!(
+            "(f) server log differs at line {}: fail2ban {:?}, ironban {:?}",
+            at + 1,
+            want.get(at),
+            got.get(at)
+        )
+    });
 }

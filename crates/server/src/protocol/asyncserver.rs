@@ -64,6 +64,12 @@ pub async fn run(
         .lock()
         .map(|s| s.log.clone())
         .map_err(|_| Error::Poisoned)?;
+    // As fail2ban's Server.start, before the socket exists.
+    log.info("server", &"-".repeat(50));
+    log.info(
+        "server",
+        &format!("Starting Fail2ban v{}", crate::server::FAIL2BAN_VERSION),
+    );
     let (listener, created) = bind(&opts, &log)?;
     if let Some(pid) = &opts.pidfile {
         make_parent(pid);
