@@ -19,10 +19,20 @@ use serde_json::{json, Value as J};
 
 const NOW: f64 = 1_700_000_000.0;
 const BANTIME: i64 = 600;
-const OPS: [Op; 6] = [Op::Start, Op::Stop, Op::Check, Op::Flush, Op::Ban, Op::Unban];
+const OPS: [Op; 6] = [
+    Op::Start,
+    Op::Stop,
+    Op::Check,
+    Op::Flush,
+    Op::Ban,
+    Op::Unban,
+];
 
 fn hosts() -> HostNames {
-    HostNames { fq: "host.example.com".into(), short: "host".into() }
+    HostNames {
+        fq: "host.example.com".into(),
+        short: "host".into(),
+    }
 }
 
 fn to_opt(v: &J) -> Option<String> {
@@ -49,9 +59,16 @@ fn build(stream: &J) -> Result<CommandAction, String> {
                 name = Some(s(3).to_string());
             }
             ("multi-set", "action") => {
-                for kv in c.get(4).and_then(J::as_array).ok_or("multi-set without pairs")? {
+                for kv in c
+                    .get(4)
+                    .and_then(J::as_array)
+                    .ok_or("multi-set without pairs")?
+                {
                     let kv = kv.as_array().ok_or("pair is not a list")?;
-                    let k = kv.first().and_then(J::as_str).ok_or("key is not a string")?;
+                    let k = kv
+                        .first()
+                        .and_then(J::as_str)
+                        .ok_or("key is not a string")?;
                     pairs.push((k.to_string(), to_opt(kv.get(1).unwrap_or(&J::Null))));
                 }
             }
@@ -79,8 +96,22 @@ fn exec_json(r: &Recorded) -> J {
     let mut e = serde_json::Map::new();
     e.insert("cmd".into(), J::String(r.cmd.script.clone()));
     if !r.cmd.vars.is_empty() {
-        e.insert("args".into(), J::Array(r.cmd.vars.iter().map(|(_, v)| J::String(v.clone())).collect()));
-        let vars: serde_json::Map<String, J> = r.cmd.vars.iter().map(|(k, v)| (k.clone(), J::String(v.clone()))).collect();
+        e.insert(
+            "args".into(),
+            J::Array(
+                r.cmd
+                    .vars
+                    .iter()
+                    .map(|(_, v)| J::String(v.clone()))
+                    .collect(),
+            ),
+        );
+        let vars: serde_json::Map<String, J> = r
+            .cmd
+            .vars
+            .iter()
+            .map(|(k, v)| (k.clone(), J::String(v.clone())))
+            .collect();
         e.insert("vars".into(), J::Object(vars));
     }
     J::Object(e)
@@ -193,13 +224,22 @@ fn main() {
             std::process::exit(2);
         }
     };
-    files.retain(|p| p.extension().is_some_and(|x| x == "json") && p.file_name().is_some_and(|n| n != "index.json"));
+    files.retain(|p| {
+        p.extension().is_some_and(|x| x == "json")
+            && p.file_name().is_some_and(|n| n != "index.json")
+    });
     files.sort();
     let mut tally = Tally::new("actions");
     let mut cycles = Tally::new("actions-lifecycle");
     for path in files {
-        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        let g: J = match std::fs::read_to_string(&path).map_err(|e| e.to_string()).and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string())) {
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let g: J = match std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+        {
             Ok(g) => g,
             Err(e) => {
                 tally.check(false, || format!("{name}: {e}"));
@@ -220,17 +260,36 @@ fn main() {
             for op in OPS {
                 let want = &g["commands"][fam][op.name()];
                 let have = &got[op.name()];
-                tally.check(want == have, || format!("{name} {fam} {}:\n  want {}\n  have {}", op.name(), short(want), short(have)));
+                tally.check(want == have, || {
+                    format!(
+                        "{name} {fam} {}:\n  want {}\n  have {}",
+                        op.name(),
+                        short(want),
+                        short(have)
+                    )
+                });
             }
             let want = &g["lifecycle"][fam];
             let have = J::Array(log);
-            cycles.check(*want == have, || format!("{name} lifecycle {fam}:\n  want {}\n  have {}", short(want), short(&have)));
+            cycles.check(*want == have, || {
+                format!(
+                    "{name} lifecycle {fam}:\n  want {}\n  have {}",
+                    short(want),
+                    short(&have)
+                )
+            });
         }
         match full_cycle(&g["stream"]) {
             Ok(log) => {
                 let have = J::Array(log);
                 let want = &g["full_cycle"];
-                cycles.check(*want == have, || format!("{name} full_cycle:\n  want {}\n  have {}", short(want), short(&have)));
+                cycles.check(*want == have, || {
+                    format!(
+                        "{name} full_cycle:\n  want {}\n  have {}",
+                        short(want),
+                        short(&have)
+                    )
+                });
             }
             Err(e) => cycles.check(false, || format!("{name} full_cycle: {e}")),
         }

@@ -48,7 +48,10 @@ fn system_hosts() -> Arc<HostNames> {
 pub fn truthy(v: Option<&str>) -> bool {
     match v {
         None => false,
-        Some(s) => !matches!(s.trim().to_ascii_lowercase().as_str(), "" | "false" | "0" | "no" | "off" | "none"),
+        Some(s) => !matches!(
+            s.trim().to_ascii_lowercase().as_str(),
+            "" | "false" | "0" | "no" | "off" | "none"
+        ),
     }
 }
 
@@ -83,7 +86,10 @@ impl CommandAction {
         let mut a = CommandAction {
             jail: jail.to_string(),
             name: name.to_string(),
-            props: DEFAULTS.iter().map(|(k, v)| (k.to_string(), Some(v.to_string()))).collect(),
+            props: DEFAULTS
+                .iter()
+                .map(|(k, v)| (k.to_string(), Some(v.to_string())))
+                .collect(),
             timeout: Duration::from_secs(60),
             started: Vec::new(),
             executed: HashMap::new(),
@@ -99,7 +105,11 @@ impl CommandAction {
 
     /// Builds an action from the stream's values (`ironban_config::Value`):
     /// strings as they are, `True`/`False` and numbers as Python prints them.
-    pub fn from_values(jail: &str, name: &str, options: &[(String, ironban_config::Value)]) -> CommandAction {
+    pub fn from_values(
+        jail: &str,
+        name: &str,
+        options: &[(String, ironban_config::Value)],
+    ) -> CommandAction {
         use ironban_config::Value;
         let conv = |v: &Value| -> Option<String> {
             match v {
@@ -109,7 +119,11 @@ impl CommandAction {
                 other => Some(other.repr()),
             }
         };
-        CommandAction::new(jail, name, options.iter().map(|(k, v)| (k.clone(), conv(v))))
+        CommandAction::new(
+            jail,
+            name,
+            options.iter().map(|(k, v)| (k.clone(), conv(v))),
+        )
     }
 
     /// Uses these host names for `<fq-hostname>`/`<sh-hostname>`.
@@ -130,7 +144,11 @@ impl CommandAction {
             match secs {
                 Some(s) if s.is_finite() && s >= 0.0 => {
                     self.timeout = Duration::from_secs_f64(s);
-                    let shown = if s.fract() == 0.0 { format!("{}", s as i64) } else { format!("{s}") };
+                    let shown = if s.fract() == 0.0 {
+                        format!("{}", s as i64)
+                    } else {
+                        format!("{s}")
+                    };
                     self.props.insert(key.to_string(), Some(shown));
                 }
                 _ => log::warn!(
@@ -193,7 +211,11 @@ impl CommandAction {
     /// with conditional sections, else one family-less run.
     pub fn families(&self) -> Vec<String> {
         if let Some(f) = self.get("families").filter(|s| !s.trim().is_empty()) {
-            return f.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()).map(str::to_string).collect();
+            return f
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
         }
         if self.has_cond_section() {
             vec!["inet4".to_string(), "inet6".to_string()]
@@ -211,7 +233,10 @@ impl CommandAction {
     }
 
     fn started_get(&self, fam: &str) -> u8 {
-        self.started.iter().find(|(f, _)| f == fam).map_or(0, |(_, v)| *v)
+        self.started
+            .iter()
+            .find(|(f, _)| f == fam)
+            .map_or(0, |(_, v)| *v)
     }
 
     fn started_set(&mut self, fam: &str, v: u8) {
@@ -256,7 +281,7 @@ impl CommandAction {
     /// # Errors
     /// [`Error::SelfReferencing`] for self-referencing properties.
     pub fn render(&mut self, op: Op, info: &dyn DynamicTags) -> Result<ShellCommand> {
-        let fam = info.get("family").unwrap_or_default();
+        let fam = family_of(info);
         let cmd = self.render_static(op.tag(), &Self::conditional(&fam))?;
         Ok(tags::replace_dynamic_tags(&cmd, info, &self.hosts))
     }
@@ -311,9 +336,15 @@ impl CommandAction {
                 }
             };
             let mut ret = true;
-            let dup = self.executed.get(&op).is_some_and(|v| v.iter().any(|(f, c)| *f != fam && *c == cmd));
+            let dup = self
+                .executed
+                .get(&op)
+                .is_some_and(|v| v.iter().any(|(f, c)| *f != fam && *c == cmd));
             if !cmd.is_empty() && !dup {
-                let info = Overlay { base: empty, family: &fam };
+                let info = Overlay {
+                    base: empty,
+                    family: &fam,
+                };
                 let real = tags::replace_dynamic_tags(&cmd, &info, &self.hosts);
                 ret = self.exec(x, op, &Self::conditional(&fam), &real);
                 res &= ret;
@@ -360,7 +391,13 @@ impl CommandAction {
         self.start_family(None, false, x, empty)
     }
 
-    fn start_family(&mut self, fam: Option<&str>, force: bool, x: &mut dyn Executor, empty: &dyn DynamicTags) -> Result<()> {
+    fn start_family(
+        &mut self,
+        fam: Option<&str>,
+        force: bool,
+        x: &mut dyn Executor,
+        empty: &dyn DynamicTags,
+    ) -> Result<()> {
         if self.start_on_demand() {
             if !force {
                 return Ok(());
@@ -372,7 +409,8 @@ impl CommandAction {
             Some(f) => vec![f.to_string()],
             None => self.families(),
         };
-        self.execute_operation(Op::Start, "starting", families, x, empty).map(|_| ())
+        self.execute_operation(Op::Start, "starting", families, x, empty)
+            .map(|_| ())
     }
 
     /// Runs `actionban` (fail2ban: `ban`), starting the ban's family first
@@ -382,7 +420,12 @@ impl CommandAction {
     /// # Errors
     /// [`Error::Operation`] when the start or the ban failed (after the
     /// check, repair and one retry).
-    pub fn ban(&mut self, info: &dyn DynamicTags, x: &mut dyn Executor, empty: &dyn DynamicTags) -> Result<()> {
+    pub fn ban(
+        &mut self,
+        info: &dyn DynamicTags,
+        x: &mut dyn Executor,
+        empty: &dyn DynamicTags,
+    ) -> Result<()> {
         self.ban_with(Op::Ban, info, x, empty)
     }
 
@@ -390,13 +433,28 @@ impl CommandAction {
     ///
     /// # Errors
     /// As [`CommandAction::ban`].
-    pub fn reban(&mut self, info: &dyn DynamicTags, x: &mut dyn Executor, empty: &dyn DynamicTags) -> Result<()> {
-        let op = if truthy(self.get("actionreban")) { Op::Reban } else { Op::Ban };
+    pub fn reban(
+        &mut self,
+        info: &dyn DynamicTags,
+        x: &mut dyn Executor,
+        empty: &dyn DynamicTags,
+    ) -> Result<()> {
+        let op = if truthy(self.get("actionreban")) {
+            Op::Reban
+        } else {
+            Op::Ban
+        };
         self.ban_with(op, info, x, empty)
     }
 
-    fn ban_with(&mut self, op: Op, info: &dyn DynamicTags, x: &mut dyn Executor, empty: &dyn DynamicTags) -> Result<()> {
-        let fam = info.get("family").unwrap_or_default();
+    fn ban_with(
+        &mut self,
+        op: Op,
+        info: &dyn DynamicTags,
+        x: &mut dyn Executor,
+        empty: &dyn DynamicTags,
+    ) -> Result<()> {
+        let fam = family_of(info);
         if self.start_on_demand() && self.started_get(&fam) == 0 {
             self.start_family(Some(&fam), true, x, empty)?;
         }
@@ -412,8 +470,16 @@ impl CommandAction {
     ///
     /// # Errors
     /// [`Error::Operation`] when it failed.
-    pub fn prolong(&mut self, info: &dyn DynamicTags, x: &mut dyn Executor, empty: &dyn DynamicTags) -> Result<()> {
-        if !self.get("actionprolong").is_some_and(|s| !s.trim().is_empty()) {
+    pub fn prolong(
+        &mut self,
+        info: &dyn DynamicTags,
+        x: &mut dyn Executor,
+        empty: &dyn DynamicTags,
+    ) -> Result<()> {
+        if self
+            .get("actionprolong")
+            .is_none_or(|s| s.trim().is_empty())
+        {
             return Ok(());
         }
         if !self.process_cmd(Op::Prolong, info, x, empty)? {
@@ -426,8 +492,13 @@ impl CommandAction {
     ///
     /// # Errors
     /// [`Error::Operation`] when it failed.
-    pub fn unban(&mut self, info: &dyn DynamicTags, x: &mut dyn Executor, empty: &dyn DynamicTags) -> Result<()> {
-        let fam = info.get("family").unwrap_or_default();
+    pub fn unban(
+        &mut self,
+        info: &dyn DynamicTags,
+        x: &mut dyn Executor,
+        empty: &dyn DynamicTags,
+    ) -> Result<()> {
+        let fam = family_of(info);
         if self.started_get(&fam) & 2 != 0 && !self.process_cmd(Op::Unban, info, x, empty)? {
             return Err(self.op_error("unbanning", info));
         }
@@ -454,11 +525,17 @@ impl CommandAction {
     /// # Errors
     /// [`Error::Operation`] when it failed.
     pub fn flush(&mut self, x: &mut dyn Executor, empty: &dyn DynamicTags) -> Result<()> {
-        let families: Vec<String> = self.started.iter().filter(|(_, v)| v & 3 == 3).map(|(f, _)| f.clone()).collect();
+        let families: Vec<String> = self
+            .started
+            .iter()
+            .filter(|(_, v)| v & 3 == 3)
+            .map(|(f, _)| f.clone())
+            .collect();
         if families.is_empty() {
             return Ok(());
         }
-        self.execute_operation(Op::Flush, "flushing", families, x, empty).map(|_| ())
+        self.execute_operation(Op::Flush, "flushing", families, x, empty)
+            .map(|_| ())
     }
 
     /// Runs `actionstop` for every started family.
@@ -466,20 +543,32 @@ impl CommandAction {
     /// # Errors
     /// [`Error::Operation`] when it failed.
     pub fn stop(&mut self, x: &mut dyn Executor, empty: &dyn DynamicTags) -> Result<()> {
-        let families: Vec<String> = self.started.iter().filter(|(_, v)| *v != 0).map(|(f, _)| f.clone()).collect();
+        let families: Vec<String> = self
+            .started
+            .iter()
+            .filter(|(_, v)| *v != 0)
+            .map(|(f, _)| f.clone())
+            .collect();
         if families.is_empty() {
             return Ok(());
         }
         self.started.clear();
-        self.execute_operation(Op::Stop, "stopping", families, x, empty).map(|_| ())
+        self.execute_operation(Op::Stop, "stopping", families, x, empty)
+            .map(|_| ())
     }
 
-    fn stop_family(&mut self, fam: &str, x: &mut dyn Executor, empty: &dyn DynamicTags) -> Result<()> {
+    fn stop_family(
+        &mut self,
+        fam: &str,
+        x: &mut dyn Executor,
+        empty: &dyn DynamicTags,
+    ) -> Result<()> {
         if !self.started.iter().any(|(f, _)| f == fam) {
             return Ok(());
         }
         self.started_set(fam, 0);
-        self.execute_operation(Op::Stop, "stopping", vec![fam.to_string()], x, empty).map(|_| ())
+        self.execute_operation(Op::Stop, "stopping", vec![fam.to_string()], x, empty)
+            .map(|_| ())
     }
 
     /// Runs `actionreload` for every started family.
@@ -487,118 +576,32 @@ impl CommandAction {
     /// # Errors
     /// [`Error::Operation`] when it failed.
     pub fn reload(&mut self, x: &mut dyn Executor, empty: &dyn DynamicTags) -> Result<()> {
-        let families: Vec<String> = self.started.iter().filter(|(_, v)| *v != 0).map(|(f, _)| f.clone()).collect();
-        self.execute_operation(Op::Reload, "reloading", families, x, empty).map(|_| ())
+        let families: Vec<String> = self
+            .started
+            .iter()
+            .filter(|(_, v)| *v != 0)
+            .map(|(f, _)| f.clone())
+            .collect();
+        self.execute_operation(Op::Reload, "reloading", families, x, empty)
+            .map(|_| ())
     }
+}
 
-    /// Runs the invariant check for every started family, repairing where
-    /// it fails (fail2ban: `consistencyCheck`). Returns `false` if some
-    /// family could not be restored.
-    pub fn consistency_check(&mut self, x: &mut dyn Executor, empty: &dyn DynamicTags) -> bool {
-        let mut ret = true;
-        if truthy(self.get("actioncheck")) {
-            for (fam, started) in self.started.clone() {
-                if started != 0 && self.invariant_check(Some(&fam), None, true, x, empty) != 1 {
-                    self.started_set(&fam, 0);
-                    self.operation_executed(Op::Start, &fam, None);
-                    ret = false;
-                }
-            }
-        }
-        ret
-    }
-
-    /// Runs `actioncheck` for one family; on failure repairs (with
-    /// `actionrepair`, else stop + start) and checks again (fail2ban:
-    /// `_invariantCheck`). Returns 1 when sane, 0 when not restored, -1 when
-    /// the repair was refused (an unban without `actionrepair_on_unban`).
-    pub fn invariant_check(
-        &mut self,
-        fam: Option<&str>,
-        before_repair: Option<&dyn Fn() -> bool>,
-        force_start: bool,
-        x: &mut dyn Executor,
-        empty: &dyn DynamicTags,
-    ) -> i32 {
-        if !force_start && fam.is_some_and(|f| !self.started.iter().any(|(s, _)| s == f)) {
-            return 1;
-        }
-        let f = fam.unwrap_or(NO_FAMILY).to_string();
-        let check = match self.get_operation(Op::Check, &f) {
-            Ok(c) => c,
-            Err(e) => {
-                log::error!("[{}] action {}: {}", self.jail, self.name, e);
-                return 0;
-            }
-        };
-        let cond = Self::conditional(&f);
-        if check.is_empty() || self.exec(x, Op::Check, &cond, &ShellCommand::plain(check.clone())) {
-            return 1;
-        }
-        if before_repair.is_some_and(|b| !b()) {
-            return -1;
-        }
-        log::error!("[{}] action {}: Invariant check failed. Trying to restore a sane environment", self.jail, self.name);
-        self.ban_epoch += 1;
-        let repair = self.get_operation(Op::Repair, &f).unwrap_or_default();
-        if !repair.is_empty() {
-            if !self.exec(x, Op::Repair, &cond, &ShellCommand::plain(repair)) {
-                self.started_set(&f, 0);
-                log::error!("[{}] action {}: Unable to restore environment", self.jail, self.name);
-                return 0;
-            }
-            self.started_set(&f, 1);
-        } else {
-            // Errors of stop are bypassed, as fail2ban does: start and check decide.
-            let _ = self.stop_family(&f, x, empty);
-            let force = force_start || !self.start_on_demand();
-            if let Err(e) = self.start_family(Some(&f), force, x, empty) {
-                log::error!("[{}] action {}: {}", self.jail, self.name, e);
-            }
-        }
-        if self.started_get(&f) != 0 && !self.exec(x, Op::Check, &cond, &ShellCommand::plain(check)) {
-            log::error!("[{}] action {}: Unable to restore environment", self.jail, self.name);
-            return 0;
-        }
-        1
-    }
-
-    /// Renders and runs a ban-bound command; on failure runs the invariant
-    /// check (and repair) and retries once (fail2ban: `_processCmd`).
-    fn process_cmd(&mut self, op: Op, info: &dyn DynamicTags, x: &mut dyn Executor, empty: &dyn DynamicTags) -> Result<bool> {
-        let fam = info.get("family").unwrap_or_default();
-        let cond = Self::conditional(&fam);
-        let mut repcnt = 0;
-        loop {
-            if repcnt > 0 && truthy(self.get("actioncheck")) {
-                let refuse_unban = op == Op::Unban && !truthy(self.get("actionrepair_on_unban"));
-                let jail = self.jail.clone();
-                let before = move || {
-                    if refuse_unban {
-                        log::error!("[{jail}] Invariant check failed. Unban is impossible.");
-                        return false;
-                    }
-                    true
-                };
-                if self.invariant_check(Some(&fam), Some(&before), op != Op::Unban, x, empty) != 1 {
-                    return Ok(false);
-                }
-            }
-            let cmd = self.render_static(op.tag(), &cond)?;
-            let real = tags::replace_dynamic_tags(&cmd, info, &self.hosts);
-            let ret = self.exec(x, op, &cond, &real);
-            repcnt += 1;
-            if ret || repcnt > 1 {
-                return Ok(ret);
-            }
-        }
+/// The ban's family; a raw (non-IP) ID has none (Python `None`, which
+/// fail2ban treats as `''` for conditionals).
+fn family_of(info: &dyn DynamicTags) -> String {
+    match info.get("family") {
+        Some(f) if f != "None" => f,
+        _ => String::new(),
     }
 }
 
 /// `^(\w+)\?(family)=(.*)$`
 fn is_conditional_family_key(k: &str) -> bool {
     match k.split_once("?family=") {
-        Some((name, _)) => !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_'),
+        Some((name, _)) => {
+            !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_')
+        }
         None => false,
     }
 }
@@ -632,6 +635,8 @@ impl DynamicTags for BTreeMap<String, String> {
         None
     }
 }
+
+mod repair;
 
 #[cfg(test)]
 mod tests;

@@ -63,12 +63,20 @@ impl ActionInfo {
             v.insert(k.to_string(), s);
         };
         put(&mut v, "ip", ipid.to_string());
-        put(&mut v, "family", ipid.family().map_or("None", |f| f.as_str()).to_string());
+        put(
+            &mut v,
+            "family",
+            ipid.family().map_or("None", |f| f.as_str()).to_string(),
+        );
         put(&mut v, "ip-rev", ipid.ptr());
         put(&mut v, "fid", ticket.id.to_string());
         put(&mut v, "failures", ticket.attempt.to_string());
         put(&mut v, "time", float_repr(ticket.time));
-        put(&mut v, "bantime", ticket.bantime_or(jail_bantime).to_string());
+        put(
+            &mut v,
+            "bantime",
+            ticket.bantime_or(jail_bantime).to_string(),
+        );
         put(&mut v, "bancount", ticket.bancount.to_string());
         put(&mut v, "matches", ticket.matches.join("\n"));
         put(&mut v, "restored", u8::from(ticket.restored).to_string());
@@ -84,7 +92,8 @@ impl ActionInfo {
             ip_host: OnceCell::new(),
             resolver: Some(reverse_dns),
         };
-        info.data.insert("failures".to_string(), ticket.attempt.to_string());
+        info.data
+            .insert("failures".to_string(), ticket.attempt.to_string());
         info.set_counts(JailCounts::default());
         info
     }
@@ -101,19 +110,26 @@ impl ActionInfo {
 
     /// Uses the database's merged history for `<ipmatches>` & co.
     pub fn set_merged(&mut self, m: &MergedBans) {
-        self.values.insert("ipmatches".into(), m.ipmatches.join("\n"));
-        self.values.insert("ipfailures".into(), m.ipfailures.to_string());
-        self.values.insert("ipjailmatches".into(), m.ipjailmatches.join("\n"));
-        self.values.insert("ipjailfailures".into(), m.ipjailfailures.to_string());
+        self.values
+            .insert("ipmatches".into(), m.ipmatches.join("\n"));
+        self.values
+            .insert("ipfailures".into(), m.ipfailures.to_string());
+        self.values
+            .insert("ipjailmatches".into(), m.ipjailmatches.join("\n"));
+        self.values
+            .insert("ipjailfailures".into(), m.ipjailfailures.to_string());
     }
 
     /// Sets `<jail.banned>`, `<jail.banned_total>`, `<jail.found>`,
     /// `<jail.found_total>`.
     pub fn set_counts(&mut self, c: JailCounts) {
-        self.values.insert("jail.banned".into(), c.banned.to_string());
-        self.values.insert("jail.banned_total".into(), c.banned_total.to_string());
+        self.values
+            .insert("jail.banned".into(), c.banned.to_string());
+        self.values
+            .insert("jail.banned_total".into(), c.banned_total.to_string());
         self.values.insert("jail.found".into(), c.found.to_string());
-        self.values.insert("jail.found_total".into(), c.found_total.to_string());
+        self.values
+            .insert("jail.found_total".into(), c.found_total.to_string());
     }
 
     /// Sets `<time>` (fail2ban refreshes it to now before each
@@ -227,5 +243,9 @@ pub fn reverse_dns(ip: IpAddr) -> Option<String> {
         return None;
     }
     // SAFETY: getnameinfo NUL-terminates on success.
-    Some(unsafe { CStr::from_ptr(host.as_ptr()) }.to_string_lossy().into_owned())
+    Some(
+        unsafe { CStr::from_ptr(host.as_ptr()) }
+            .to_string_lossy()
+            .into_owned(),
+    )
 }

@@ -92,7 +92,10 @@ fn stderr_block(stderr: &str) -> String {
     if stderr.trim().is_empty() {
         String::new()
     } else {
-        format!("\n---- stderr ----\n{}\n----------------", stderr.trim_end())
+        format!(
+            "\n---- stderr ----\n{}\n----------------",
+            stderr.trim_end()
+        )
     }
 }
 

@@ -111,7 +111,13 @@ impl Executor for ShellExecutor {
         }
         match run(e.cmd, e.timeout) {
             Ok(out) => {
-                log::debug!("[{}] {} -- {}: {:?}", e.jail, e.action, e.op.name(), out.stdout);
+                log::debug!(
+                    "[{}] {} -- {}: {:?}",
+                    e.jail,
+                    e.action,
+                    e.op.name(),
+                    out.stdout
+                );
                 true
             }
             Err(err) => {
@@ -139,16 +145,47 @@ pub struct Output {
 /// [`Error::Spawn`], [`Error::Timeout`], or [`Error::Command`] for a
 /// non-zero exit, carrying stderr.
 pub fn run(cmd: &ShellCommand, timeout: Duration) -> Result<Output, Error> {
+    let (code, out) = run_code(cmd, timeout)?;
+    match code {
+        Ok(0) => Ok(out),
+        Ok(c) => Err(Error::Command {
+            cmd: cmd.script.clone(),
+            status: format!("exit status {c}"),
+            stderr: out.stderr,
+        }),
+        Err(status) => Err(Error::Command {
+            cmd: cmd.script.clone(),
+            status,
+            stderr: out.stderr,
+        }),
+    }
+}
+
+/// Like [`run`], but returns the exit code (or, for a process killed by a
+/// signal, its description) with the output, for callers that give exit
+/// codes a meaning (`ignorecommand`: 0 ignore, 1 do not).
+///
+/// # Errors
+/// [`Error::Spawn`] or [`Error::Timeout`].
+pub fn run_code(
+    cmd: &ShellCommand,
+    timeout: Duration,
+) -> Result<(Result<i32, String>, Output), Error> {
     let _guard = CMD_LOCK.lock().unwrap_or_else(|p| p.into_inner());
     let mut c = Command::new("/bin/sh");
     c.arg("-c").arg(&cmd.script);
     for (_, v) in &cmd.vars {
         c.arg(v);
     }
-    c.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     // A new session, so a timeout can kill everything the script started.
     c.process_group(0);
-    let mut child = c.spawn().map_err(|source| Error::Spawn { cmd: cmd.script.clone(), source })?;
+    let mut child = c.spawn().map_err(|source| Error::Spawn {
+        cmd: cmd.script.clone(),
+        source,
+    })?;
     let pid = child.id() as libc::pid_t;
     let mut out = child.stdout.take();
     let mut err = child.stderr.take();
@@ -172,7 +209,12 @@ pub fn run(cmd: &ShellCommand, timeout: Duration) -> Result<Output, Error> {
             Ok(Some(st)) => break Some(st),
             Ok(None) if Instant::now() >= deadline => break None,
             Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-            Err(source) => return Err(Error::Spawn { cmd: cmd.script.clone(), source }),
+            Err(source) => {
+                return Err(Error::Spawn {
+                    cmd: cmd.script.clone(),
+                    source,
+                })
+            }
         }
     };
     let Some(status) = status else {
@@ -181,23 +223,24 @@ pub fn run(cmd: &ShellCommand, timeout: Duration) -> Result<Output, Error> {
         std::thread::sleep(Duration::from_millis(200));
         unsafe { libc::killpg(pid, libc::SIGKILL) };
         let _ = child.wait();
-        return Err(Error::Timeout { cmd: cmd.script.clone(), timeout });
+        return Err(Error::Timeout {
+            cmd: cmd.script.clone(),
+            timeout,
+        });
     };
-    // Children left in the background keep the pipes open: do not wait on
-    // them past the timeout.
-    let stdout = join_until(t_out, deadline);
-    let stderr = join_until(t_err, deadline);
-    if status.success() {
-        Ok(Output { stdout, stderr })
-    } else {
-        use std::os::unix::process::ExitStatusExt;
-        let status = match (status.code(), status.signal()) {
-            (Some(c), _) => format!("exit status {c}"),
-            (None, Some(s)) => format!("signal {s}"),
-            _ => "unknown status".to_string(),
-        };
-        Err(Error::Command { cmd: cmd.script.clone(), status, stderr })
-    }
+    // Children left in the background keep the pipes open: read what is
+    // there, but do not stall the jail on them (a short grace, at most the
+    // timeout).
+    let grace = deadline.min(Instant::now() + Duration::from_millis(500));
+    let stdout = join_until(t_out, grace);
+    let stderr = join_until(t_err, grace);
+    use std::os::unix::process::ExitStatusExt;
+    let code = match (status.code(), status.signal()) {
+        (Some(c), _) => Ok(c),
+        (None, Some(s)) => Err(format!("signal {s}")),
+        _ => Err("unknown status".to_string()),
+    };
+    Ok((code, Output { stdout, stderr }))
 }
 
 fn join_until(h: std::thread::JoinHandle<Vec<u8>>, deadline: Instant) -> String {
@@ -256,7 +299,11 @@ impl Executor for Recorder {
             cmd: e.cmd.clone(),
             timeout: e.timeout,
         });
-        if let Some(slot) = self.failing.iter_mut().find(|(op, n)| *op == e.op && *n > 0) {
+        if let Some(slot) = self
+            .failing
+            .iter_mut()
+            .find(|(op, n)| *op == e.op && *n > 0)
+        {
             slot.1 -= 1;
             return false;
         }

@@ -141,7 +141,11 @@ impl FailManager {
             _ => self.order.clone(),
         };
         for fid in candidates {
-            if self.list.get(&fid).is_some_and(|t| t.retry() >= self.max_retry) {
+            if self
+                .list
+                .get(&fid)
+                .is_some_and(|t| t.retry() >= self.max_retry)
+            {
                 self.order.retain(|x| x != &fid);
                 return self.list.remove(&fid);
             }

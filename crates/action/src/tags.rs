@@ -34,11 +34,12 @@ pub struct HostNames {
 }
 
 impl HostNames {
-    /// This machine's names (fail2ban: `DNSUtils.getHostname`).
+    /// This machine's names (fail2ban: `DNSUtils.getHostname`: the short
+    /// name is `gethostname()` as it is, the FQDN its canonical name).
     pub fn system() -> HostNames {
         let short = hostname().unwrap_or_else(|| "localhost".to_string());
         let fq = fqdn(&short).unwrap_or_else(|| short.clone());
-        HostNames { fq, short: short.split('.').next().unwrap_or("").to_string() }
+        HostNames { fq, short }
     }
 
     /// fail2ban's `ADD_REPL_TAGS`: `<br>`, `<sp>`, the host names.
@@ -87,7 +88,11 @@ fn fqdn(short: &str) -> Option<String> {
     // SAFETY: res is a valid list returned by getaddrinfo.
     let out = unsafe {
         let c = (*res).ai_canonname;
-        let s = if c.is_null() { None } else { Some(CStr::from_ptr(c).to_string_lossy().into_owned()) };
+        let s = if c.is_null() {
+            None
+        } else {
+            Some(CStr::from_ptr(c).to_string_lossy().into_owned())
+        };
         libc::freeaddrinfo(res);
         s
     };
@@ -114,7 +119,11 @@ fn find_tag(s: &str, from: usize) -> Option<TagMatch<'_>> {
                 j += 1;
             }
             if j > i + 1 && j < b.len() && b[j] == b'>' {
-                return Some(TagMatch { start: i, end: j + 1, name: &s[i + 1..j] });
+                return Some(TagMatch {
+                    start: i,
+                    end: j + 1,
+                    name: &s[i + 1..j],
+                });
             }
         }
         i += 1;
@@ -145,7 +154,11 @@ fn sub_tags(s: &str, mut f: impl FnMut(&str) -> Option<String>) -> String {
 /// # Errors
 /// [`Error::SelfReferencing`] when a value refers to its own key, or a tag
 /// is replaced more than [`MAX_TAG_REPLACE_COUNT`] times in one value.
-pub fn substitute_recursive(input: &Properties, conditional: &str, ignore: &[&str]) -> Result<Properties> {
+pub fn substitute_recursive(
+    input: &Properties,
+    conditional: &str,
+    ignore: &[&str],
+) -> Result<Properties> {
     let mut tags = input.clone();
     let mut done: std::collections::HashSet<String> = Default::default();
     let mut rep_counts: HashMap<String, HashMap<String, u32>> = HashMap::new();
@@ -171,11 +184,17 @@ pub fn substitute_recursive(input: &Properties, conditional: &str, ignore: &[&st
                     continue;
                 }
                 if &rtag == tag || rplc.get(&rtag).copied().unwrap_or(1) > MAX_TAG_REPLACE_COUNT {
-                    return Err(Error::SelfReferencing { tag: tag.clone(), value });
+                    return Err(Error::SelfReferencing {
+                        tag: tag.clone(),
+                        value,
+                    });
                 }
                 let mut repl: Option<String> = None;
                 if !conditional.is_empty() {
-                    repl = tags.get(&format!("{rtag}?{conditional}")).cloned().flatten();
+                    repl = tags
+                        .get(&format!("{rtag}?{conditional}"))
+                        .cloned()
+                        .flatten();
                 }
                 if repl.is_none() {
                     repl = tags.get(&rtag).cloned().flatten();
@@ -231,8 +250,28 @@ pub fn escape_tag(value: &str) -> String {
 pub fn is_shell_special(c: char) -> bool {
     matches!(
         c,
-        '\\' | '#' | '&' | ';' | '`' | '|' | '*' | '?' | '~' | '<' | '>' | '^' | '(' | ')' | '[' | ']' | '{' | '}'
-            | '$' | '\'' | '"' | '\n' | '\r'
+        '\\' | '#'
+            | '&'
+            | ';'
+            | '`'
+            | '|'
+            | '*'
+            | '?'
+            | '~'
+            | '<'
+            | '>'
+            | '^'
+            | '('
+            | ')'
+            | '['
+            | ']'
+            | '{'
+            | '}'
+            | '$'
+            | '\''
+            | '"'
+            | '\n'
+            | '\r'
     )
 }
 
@@ -242,7 +281,12 @@ pub fn is_shell_special(c: char) -> bool {
 ///
 /// # Errors
 /// [`Error::SelfReferencing`] after 26 passes that still change the text.
-pub fn replace_tag(query: &str, props: &Properties, conditional: &str, hosts: &HostNames) -> Result<String> {
+pub fn replace_tag(
+    query: &str,
+    props: &Properties,
+    conditional: &str,
+    hosts: &HostNames,
+) -> Result<String> {
     if !query.contains('<') {
         return Ok(query.to_string());
     }
@@ -252,7 +296,9 @@ pub fn replace_tag(query: &str, props: &Properties, conditional: &str, hosts: &H
         let value = sub_tags(&query, |tag| {
             let mut v: Option<&String> = None;
             if !conditional.is_empty() {
-                v = props.get(&format!("{tag}?{conditional}")).and_then(Option::as_ref);
+                v = props
+                    .get(&format!("{tag}?{conditional}"))
+                    .and_then(Option::as_ref);
             }
             if v.is_none() {
                 v = props.get(tag).and_then(Option::as_ref);
@@ -269,7 +315,10 @@ pub fn replace_tag(query: &str, props: &Properties, conditional: &str, hosts: &H
         query = value;
         count -= 1;
         if count == 0 {
-            return Err(Error::SelfReferencing { tag: String::new(), value: query });
+            return Err(Error::SelfReferencing {
+                tag: String::new(),
+                value: query,
+            });
         }
     }
 }
@@ -309,7 +358,10 @@ pub struct ShellCommand {
 impl ShellCommand {
     /// A script without variables.
     pub fn plain(script: impl Into<String>) -> ShellCommand {
-        ShellCommand { script: script.into(), vars: Vec::new() }
+        ShellCommand {
+            script: script.into(),
+            vars: Vec::new(),
+        }
     }
     /// The positional arguments after the script.
     pub fn args(&self) -> Vec<&str> {
@@ -332,7 +384,9 @@ fn map_tag_to_opt(tag: &str) -> String {
 }
 
 fn is_fcustag_name(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
 /// Substitutes dynamic tags once, non-recursively; a value with a shell
@@ -341,7 +395,16 @@ pub fn replace_dynamic_tags(cmd: &str, info: &dyn DynamicTags, hosts: &HostNames
     let mut vars: Vec<(String, String)> = Vec::new();
     let escape_val = |tag: &str, value: String, vars: &mut Vec<(String, String)>| -> String {
         if value.chars().any(is_shell_special) {
-            let name: String = tag.chars().map(|c| if c.is_alphanumeric() || c == '_' { c } else { '_' }).collect();
+            let name: String = tag
+                .chars()
+                .map(|c| {
+                    if c.is_alphanumeric() || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
             let name = format!("f2bV_{name}");
             match vars.iter_mut().find(|(k, _)| *k == name) {
                 Some(slot) => slot.1 = value,
@@ -390,7 +453,10 @@ pub fn replace_dynamic_tags(cmd: &str, info: &dyn DynamicTags, hosts: &HostNames
     for (i, (k, _)) in vars.iter().enumerate() {
         stat.push_str(&format!("{k}=${i} "));
     }
-    ShellCommand { script: format!("{stat}\n{out}"), vars }
+    ShellCommand {
+        script: format!("{stat}\n{out}"),
+        vars,
+    }
 }
 
 #[cfg(test)]

@@ -45,7 +45,10 @@ impl FailId {
     /// IPv6 normalised to IPv4, `[v6]` brackets accepted), else a raw string.
     pub fn parse(s: &str) -> FailId {
         let t = s.trim();
-        let t = t.strip_prefix('[').and_then(|x| x.strip_suffix(']')).unwrap_or(t);
+        let t = t
+            .strip_prefix('[')
+            .and_then(|x| x.strip_suffix(']'))
+            .unwrap_or(t);
         match t.parse::<IpAddr>() {
             Ok(ip) => FailId::Ip(normalise(ip)),
             Err(_) => FailId::Raw(s.to_string()),

@@ -1,8 +1,638 @@
-//! `ironban regex` (not built yet).
+//! `ironban regex` / `fail2ban-regex`: test a filter against a log.
+//!
+//! Same interface, options, summary text and exit codes as fail2ban's
+//! `fail2ban-regex` (fail2ban: `client/fail2banregex.py`): LOG is a file or a
+//! single line, REGEX a filter name (`sshd[mode=aggressive]`), a filter file
+//! or a raw failregex, IGNOREREGEX an optional raw ignoreregex. The log is
+//! streamed line by line, so memory stays flat however large the log is;
+//! lines are kept only as far as they will be printed. `--json` prints the
+//! same facts as one JSON object.
+
+mod opts;
+mod report;
 
 use std::ffi::OsString;
+use std::fs::File;
+use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
-pub fn main(_args: Vec<OsString>) -> i32 {
-    eprintln!("ironban regex: not implemented yet");
-    2
+use ironban_filter::failregex::TupleLine;
+use ironban_filter::{Filter, FilterOptions, UseDns};
+
+use self::opts::{Opts, Parsed};
+use self::report::{LineStats, Report, Stat};
+
+/// The fail2ban version ironban follows.
+pub const VERSION: &str = "1.1.2.dev1";
+
+/// fail2ban-regex's exit code on any error.
+const EXIT_ERROR: i32 = 255;
+
+pub fn main(args: Vec<OsString>) -> i32 {
+    let opts = match opts::parse(args.get(1..).unwrap_or(&[])) {
+        Ok(Parsed::Run(o)) => o,
+        Ok(Parsed::Exit(text)) => {
+            print!("{text}");
+            if !text.ends_with('\n') {
+                println!();
+            }
+            return 0;
+        }
+        Err(e) => {
+            eprintln!("{}\n\nfail2ban-regex: error: {e}", opts::USAGE);
+            return 2;
+        }
+    };
+    let mut errors = Vec::new();
+    if opts.print_no_missed && opts.print_all_missed {
+        errors.push("ERROR: --print-no-missed and --print-all-missed are mutually exclusive.");
+    }
+    if opts.print_no_ignored && opts.print_all_ignored {
+        errors.push("ERROR: --print-no-ignored and --print-all-ignored are mutually exclusive.");
+    }
+    if !(2..=3).contains(&opts.args.len()) {
+        errors.push("ERROR: provide both <LOG> and <REGEX>.");
+    }
+    if !errors.is_empty() {
+        print!("{}", opts::HELP);
+        eprintln!("\n{}", errors.join("\n"));
+        return EXIT_ERROR;
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let code = match Run::new(opts, &mut out) {
+        Ok(mut run) => run.start(&mut out),
+        Err(e) => {
+            let _ = writeln!(out, "ERROR: {e}");
+            EXIT_ERROR
+        }
+    };
+    let _ = out.flush();
+    code
+}
+
+/// Where the regexes come from, as fail2ban-regex resolves REGEX.
+enum Source {
+    /// A filter file: name or path, `[k=v]` options, config dir.
+    File {
+        name: String,
+        args: Vec<(String, String)>,
+        basedir: Option<PathBuf>,
+    },
+    /// A raw regex string.
+    Line(String),
+}
+
+/// One run: options, what was printed in the header, and the statistics.
+struct Run {
+    opts: Opts,
+    /// Whether the summary text is printed (not with `--out` or `--json`).
+    text: bool,
+    fo: FilterOptions,
+    maxlines_set: bool,
+    datepattern_set: bool,
+    header: Vec<String>,
+    report: Report,
+}
+
+impl Run {
+    fn new(opts: Opts, out: &mut impl Write) -> Result<Run, String> {
+        let text = opts.out.is_none() && !opts.json;
+        if text {
+            let _ = write!(out, "\nRunning tests\n=============\n\n");
+        }
+        let mut fo = FilterOptions {
+            return_raw_host: opts.raw,
+            check_all_regex: opts.check_all_regex && opts.out.is_none(),
+            ignore_pending: opts.out.is_some(),
+            logtimezone: opts.timezone.clone(),
+            ..FilterOptions::default()
+        };
+        if let Some(u) = &opts.usedns {
+            fo.usedns = UseDns::parse(u).map_err(|e| e.to_string())?;
+        }
+        let print_max = if opts.maxlines > 0 {
+            opts.maxlines as usize
+        } else {
+            20
+        };
+        let mut run = Run {
+            text,
+            fo,
+            maxlines_set: false,
+            datepattern_set: false,
+            header: Vec::new(),
+            report: Report::new(print_max),
+            opts,
+        };
+        if run.opts.maxlines > 0 {
+            let m = run.opts.maxlines;
+            run.set_maxlines(m, out);
+        }
+        if let Some(d) = run.opts.datepattern.clone() {
+            run.set_datepattern(&d, out)?;
+        }
+        Ok(run)
+    }
+
+    fn say(&mut self, out: &mut impl Write, line: String) {
+        if self.text {
+            let _ = writeln!(out, "{line}");
+        }
+        self.header.push(line);
+    }
+
+    fn set_maxlines(&mut self, v: u32, out: &mut impl Write) {
+        if !self.maxlines_set {
+            self.fo.maxlines = v;
+            self.maxlines_set = true;
+            self.say(out, format!("Use         maxlines : {v}"));
+        }
+    }
+
+    fn set_datepattern(&mut self, p: &str, out: &mut impl Write) -> Result<(), String> {
+        if !self.datepattern_set {
+            let dd = ironban_filter::datedetector::DateDetector::with_pattern(Some(p))
+                .map_err(|e| e.to_string())?;
+            let name = match dd.templates() {
+                t if t.is_empty() || t.len() > 2 => "Default Detectors".to_string(),
+                t => t[0].template.name.clone(),
+            };
+            self.fo.datepattern = Some(p.to_string());
+            self.datepattern_set = true;
+            self.say(out, format!("Use      datepattern : {p} : {name}"));
+        }
+        Ok(())
+    }
+
+    /// Resolves REGEX the way fail2ban-regex's `readRegex` does.
+    fn resolve(&self, value: &str) -> Result<Source, String> {
+        let looks_like_name = {
+            let base = value.split('[').next().unwrap_or("");
+            let slashes = base.bytes().take_while(|&c| c == b'/').count();
+            slashes <= 3
+                && !base.is_empty()
+                && base
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || "/_-.".contains(c))
+                && (value.len() == base.len() || value.ends_with(']'))
+        };
+        if !looks_like_name {
+            return Ok(Source::Line(value.to_string()));
+        }
+        let (name, args) = match ironban_config::parse_spec(value) {
+            Ok(x) => x,
+            Err(e) => {
+                return Err(format!(
+                    "Wrong filter name or options: {e}\n       while parsing: {value}"
+                ))
+            }
+        };
+        let tail: String = name.chars().rev().take(6).collect();
+        let tries: Vec<String> = if tail.contains('.') {
+            vec![name.clone()]
+        } else {
+            vec![
+                name.clone(),
+                format!("{name}.conf"),
+                format!("{name}.local"),
+            ]
+        };
+        let config = PathBuf::from(&self.opts.config);
+        for t in tries {
+            let (file, basedir) = if !t.contains('/') {
+                let fd = if config.file_name().is_some_and(|f| f == "filter.d") {
+                    config.join(&t)
+                } else {
+                    config.join("filter.d").join(&t)
+                };
+                (fd, config.clone())
+            } else {
+                let f = PathBuf::from(&t);
+                let d = f.parent().map(Path::to_path_buf).unwrap_or_default();
+                (f, d)
+            };
+            if !file.is_file() {
+                continue;
+            }
+            let standard = basedir == config
+                || basedir.file_name().is_some_and(|f| f == "filter.d")
+                || (!tail.contains('.') && !name.contains('/'));
+            if standard {
+                let basedir = if basedir.file_name().is_some_and(|f| f == "filter.d") {
+                    basedir.parent().map(Path::to_path_buf).unwrap_or_default()
+                } else {
+                    basedir
+                };
+                let stem = Path::new(&name)
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or(name.clone());
+                return Ok(Source::File {
+                    name: stem,
+                    args,
+                    basedir: Some(basedir),
+                });
+            }
+            let abs = std::path::absolute(&file).unwrap_or(file);
+            return Ok(Source::File {
+                name: abs.display().to_string(),
+                args,
+                basedir: None,
+            });
+        }
+        Ok(Source::Line(value.to_string()))
+    }
+
+    /// Reads REGEX (and IGNOREREGEX) into the filter options and stats.
+    fn read_regex(&mut self, value: &str, fail: bool, out: &mut impl Write) -> Result<(), String> {
+        let source = if fail {
+            self.resolve(value)?
+        } else {
+            Source::Line(value.to_string())
+        };
+        match source {
+            Source::Line(r) => {
+                let kind = if fail { "failregex" } else { "ignoreregex" };
+                self.say(out, format!("Use {kind:>11} line : {}", shortstr(&r)));
+                if fail {
+                    self.fo.failregex = vec![r.clone()];
+                    self.report.failregex = vec![Stat::new(&r)];
+                } else {
+                    self.fo.ignoreregex.push(r.clone());
+                    self.report.ignoreregex.push(Stat::new(&r));
+                }
+            }
+            Source::File {
+                name,
+                args,
+                basedir,
+            } => {
+                match &basedir {
+                    Some(b) => self.say(
+                        out,
+                        format!("Use      filter file : {name}, basedir: {}", b.display()),
+                    ),
+                    None => self.say(out, format!("Use      filter file : {name}")),
+                }
+                if !args.is_empty() {
+                    let parts: Vec<String> = args
+                        .iter()
+                        .map(|(k, v)| format!("{}: {}", py_str(k), py_str(v)))
+                        .collect();
+                    self.say(
+                        out,
+                        format!("Use   filter options : {{{}}}", parts.join(", ")),
+                    );
+                }
+                let confdir = basedir
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(&self.opts.config));
+                let def =
+                    ironban_config::read_filter(&confdir, &name, &args, &[]).map_err(|e| {
+                        format!("Wrong config file: {e}\nERROR: failed to load filter {value}")
+                    })?;
+                self.fo.origin = Some(def.file.display().to_string());
+                self.fo.prefregex = def.prefregex.clone();
+                if let Some(m) = def.maxlines {
+                    self.set_maxlines(m, out);
+                }
+                self.report.failregex = def.failregex.iter().map(|r| Stat::new(r)).collect();
+                self.fo.failregex = def.failregex.clone();
+                self.report.ignoreregex = def.ignoreregex.iter().map(|r| Stat::new(r)).collect();
+                self.fo.ignoreregex = def.ignoreregex.clone();
+                if let Some(d) = &def.datepattern {
+                    self.set_datepattern(d, out)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn start(&mut self, out: &mut impl Write) -> i32 {
+        let args = self.opts.args.clone();
+        let (log, regex) = (&args[0], &args[1]);
+        if log.starts_with("systemd-journal") {
+            let _ = writeln!(out, "Error: systemd library not found. Exiting...");
+            return EXIT_ERROR;
+        }
+        if let Err(e) = self.read_regex(regex, true, out) {
+            let _ = writeln!(out, "ERROR: {e}");
+            return EXIT_ERROR;
+        }
+        if let Some(ign) = args.get(2) {
+            if let Err(e) = self.read_regex(ign, false, out) {
+                let _ = writeln!(out, "ERROR: {e}");
+                return EXIT_ERROR;
+            }
+        }
+        let mut filter = match Filter::new(self.fo.clone()) {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = writeln!(out, "ERROR: {e}");
+                return EXIT_ERROR;
+            }
+        };
+        for w in filter.take_warnings() {
+            eprintln!("WARNING: {w}");
+        }
+        let encoding = self
+            .opts
+            .encoding
+            .clone()
+            .unwrap_or_else(|| "UTF-8".to_string());
+        let decoder = match Decoder::new(&encoding) {
+            Some(d) => d,
+            None => {
+                let _ = writeln!(out, "ERROR: unknown encoding: {encoding}");
+                return EXIT_ERROR;
+            }
+        };
+        let path = Path::new(log);
+        let t0 = Instant::now();
+        if path.is_file() {
+            let file = match File::open(path) {
+                Ok(f) => f,
+                Err(e) => {
+                    let _ = writeln!(
+                        out,
+                        "[Errno {}] {e}: '{log}'",
+                        e.raw_os_error().unwrap_or(0)
+                    );
+                    return EXIT_ERROR;
+                }
+            };
+            self.say(out, format!("Use         log file : {log}"));
+            self.say(out, format!("Use         encoding : {encoding}"));
+            if self.text {
+                let _ = writeln!(out);
+            }
+            let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+            let progress = Progress::new(size);
+            let mut reader = BufReader::with_capacity(1 << 16, file);
+            let mut buf = Vec::new();
+            let mut done: u64 = 0;
+            let mut bad_utf8_warned = false;
+            loop {
+                buf.clear();
+                match reader.read_until(b'\n', &mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => done += n as u64,
+                    Err(e) => {
+                        eprintln!("ERROR: reading {log}: {e}");
+                        break;
+                    }
+                }
+                if buf.last() != Some(&b'\n') {
+                    // fail2ban reads a log line only once it is complete.
+                    eprintln!(
+                        "NOTE: the last line of '{log}' has no newline; skipped, as fail2ban does"
+                    );
+                    break;
+                }
+                let (line, lossy) = decoder.decode(&buf);
+                if lossy && !bad_utf8_warned {
+                    bad_utf8_warned = true;
+                    eprintln!(
+                        "WARNING: Error decoding line from '{log}' with '{encoding}'; invalid bytes are replaced (consider setting logencoding)"
+                    );
+                }
+                self.process_line(&mut filter, &line, out);
+                progress.tick(done);
+            }
+            progress.finish();
+        } else {
+            if looks_like_path(log) {
+                eprintln!("WARNING: log file '{log}' not found; testing the argument as a log line, as fail2ban-regex does");
+            }
+            if self.fo.maxlines <= 1 && !log.contains('\n') {
+                self.say(
+                    out,
+                    format!(
+                        "Use      single line : {}",
+                        shortstr(&log.replace('\n', "\\n"))
+                    ),
+                );
+            } else {
+                let lines: Vec<&str> = log.split('\n').collect();
+                self.say(
+                    out,
+                    format!("Use      multi line : {} line(s)", lines.len()),
+                );
+                for (i, l) in lines.iter().enumerate() {
+                    if i >= 5 {
+                        self.say(out, "| ...".to_string());
+                        break;
+                    }
+                    let n = format!("{}", i + 1);
+                    self.say(out, format!("| {:>2.2}: {}", n, shortstr(l)));
+                }
+                self.say(out, "`-".to_string());
+            }
+            if self.text {
+                let _ = writeln!(out);
+            }
+            let lines: Vec<String> = if self.fo.maxlines <= 1 && !log.contains('\n') {
+                vec![log.clone()]
+            } else {
+                log.split('\n').map(str::to_string).collect()
+            };
+            for l in lines {
+                self.process_line(&mut filter, &l, out);
+            }
+        }
+        self.report.elapsed = t0.elapsed().as_secs_f64();
+        for w in filter.take_warnings() {
+            eprintln!("WARNING: {w}");
+        }
+        if self.opts.out.is_some() {
+            return 0;
+        }
+        if self.opts.json {
+            let _ = writeln!(
+                out,
+                "{}",
+                self.report.json(&filter, &self.opts, &self.header)
+            );
+        } else {
+            self.report.print(&filter, &self.opts, out);
+        }
+        0
+    }
+
+    /// One log line (fail2ban-regex: `process` + `testRegex`).
+    fn process_line(&mut self, filter: &mut Filter, line: &str, out: &mut impl Write) {
+        let line = line.trim_end_matches(['\r', '\n']);
+        if line.starts_with('#') || line.is_empty() {
+            return;
+        }
+        let maxlines = filter.options().maxlines as usize;
+        let org: Vec<TupleLine> = if maxlines > 1 {
+            filter.line_buffer().to_vec()
+        } else {
+            Vec::new()
+        };
+        let full = org.len() >= maxlines;
+        let found = filter.process_line(line);
+        let info = filter.last_line_info().clone();
+        if let Some(fmt) = self.opts.out.clone() {
+            let ret: Vec<_> = found
+                .iter()
+                .filter(|f| !f.data.groups.get("nofail").is_some_and(|v| v.truthy()))
+                .collect();
+            if !ret.is_empty() && info.ignored_by.is_empty() {
+                report::print_out(&fmt, &ret, out);
+            }
+            return;
+        }
+        let stats = &mut self.report;
+        let mut is_ignored = false;
+        let mut ret = 0;
+        for f in &found {
+            if let Some(s) = stats.failregex.get_mut(f.regex_index) {
+                s.hits += 1;
+                if self.opts.verbose > 0 {
+                    s.ips.push((
+                        f.id.as_ref()
+                            .map(|i| i.to_string())
+                            .unwrap_or("None".into()),
+                        f.time,
+                        ret > 1,
+                    ));
+                }
+            }
+            if f.data.groups.get("nofail").is_some_and(|v| v.truthy()) {
+                is_ignored = true;
+            } else {
+                ret += 1;
+            }
+        }
+        if info.pref_matched {
+            stats.pref_matched += 1;
+        }
+        for i in &info.ignored_by {
+            if let Some(s) = stats.ignoreregex.get_mut(*i) {
+                s.hits += 1;
+            }
+            is_ignored = true;
+        }
+        let ls: &mut LineStats = &mut stats.lines;
+        if maxlines > 1 {
+            let now = filter.line_buffer();
+            for b in org.iter().skip(usize::from(full)) {
+                if !now.contains(b) {
+                    let joined = format!("{}{}{}", b.0, b.1, b.2);
+                    if let Some(p) = ls.missed_lines.iter().position(|m| *m == joined) {
+                        ls.missed_lines.remove(p);
+                    }
+                    if self.opts.print_all_matched {
+                        ls.matched_lines.push(joined);
+                    }
+                    ls.matched += 1;
+                    ls.missed -= 1;
+                }
+            }
+        }
+        let keep = stats.print_max as i64 + 1;
+        if is_ignored {
+            ls.ignored += 1;
+            if !self.opts.print_no_ignored && (self.opts.print_all_ignored || ls.ignored <= keep) {
+                ls.ignored_lines.push(line.to_string());
+            }
+        } else if ret > 0 {
+            ls.matched += 1;
+            if self.opts.print_all_matched {
+                ls.matched_lines.push(line.to_string());
+            }
+        } else {
+            ls.missed += 1;
+            if !self.opts.print_no_missed && (self.opts.print_all_missed || ls.missed <= keep) {
+                ls.missed_lines.push(line.to_string());
+            }
+        }
+        ls.tested += 1;
+    }
+}
+
+/// fail2ban-regex's `shortstr`: at most 53 chars.
+fn shortstr(s: &str) -> String {
+    if s.chars().count() > 53 {
+        let head: String = s.chars().take(50).collect();
+        return format!("{head}...");
+    }
+    s.to_string()
+}
+
+/// Python `repr()` of a str.
+fn py_str(s: &str) -> String {
+    if s.contains('\'') && !s.contains('"') {
+        format!("\"{s}\"")
+    } else {
+        format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+    }
+}
+
+fn looks_like_path(s: &str) -> bool {
+    !s.contains(' ') && (s.starts_with('/') || s.starts_with("./")) && !s.contains('\n')
+}
+
+/// Line decoding per `-e/--encoding` (fail2ban: `FileContainer.decode_line`).
+enum Decoder {
+    Utf8,
+    Latin1,
+}
+
+impl Decoder {
+    fn new(enc: &str) -> Option<Decoder> {
+        match enc.to_ascii_lowercase().replace('_', "-").as_str() {
+            "utf-8" | "utf8" | "auto" | "ascii" | "us-ascii" => Some(Decoder::Utf8),
+            "latin-1" | "latin1" | "iso-8859-1" | "iso8859-1" | "l1" => Some(Decoder::Latin1),
+            _ => None,
+        }
+    }
+
+    /// The text, and whether invalid bytes were replaced.
+    fn decode(&self, b: &[u8]) -> (String, bool) {
+        match self {
+            Decoder::Utf8 => match std::str::from_utf8(b) {
+                Ok(s) => (s.to_string(), false),
+                Err(_) => (String::from_utf8_lossy(b).into_owned(), true),
+            },
+            Decoder::Latin1 => (b.iter().map(|&c| c as char).collect(), false),
+        }
+    }
+}
+
+/// A percentage on stderr for large logs when stderr is a terminal.
+struct Progress {
+    size: u64,
+    on: bool,
+    last: std::cell::Cell<u64>,
+}
+
+impl Progress {
+    fn new(size: u64) -> Progress {
+        Progress {
+            size,
+            on: size > 16 << 20 && std::io::stderr().is_terminal(),
+            last: std::cell::Cell::new(0),
+        }
+    }
+
+    fn tick(&self, done: u64) {
+        if self.on {
+            let pct = done * 100 / self.size.max(1);
+            if pct != self.last.get() {
+                self.last.set(pct);
+                eprint!("\r{pct:3}% of {} MB", self.size >> 20);
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if self.on {
+            eprint!("\r{:40}\r", "");
+        }
+    }
 }

@@ -1,0 +1,451 @@
+//! Tag expansion and the compiled failregex/ignoreregex/prefregex.
+//!
+//! Takes a filter regex as written in a filter file (`<HOST>`, `<F-USER>…`)
+//! and yields a compiled [`Regex`] whose named groups carry fail2ban's
+//! meaning (`ip4`, `ip6`, `dns`, `fid`, `user`, `mlfid`, …). Searching a
+//! buffer of lines gives the groups and which lines took part in the match.
+//! (fail2ban: `server/failregex.py`.)
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use crate::error::{Error, ErrorKind};
+use crate::pattern::{Captures, Pattern, PatternBuilder};
+
+/// `<IP4>`: an IPv4 address, optionally IPv4-mapped (`::ffff:`).
+pub const R_IP4: &str = r"(?:::f{4,6}:)?(?P<ip4>(?:\d{1,3}\.){3}\d{1,3})";
+/// `<IP6>`.
+pub const R_IP6: &str = r"(?P<ip6>(?:[0-9a-fA-F]{1,4}::?|:){1,7}(?:[0-9a-fA-F]{1,4}|(?<=:):))";
+/// `<DNS>`.
+pub const R_DNS: &str = r"(?P<dns>[\w\-.^_]*\w)";
+/// `<CIDR>`.
+pub const R_CIDR: &str = r"(?P<cidr>\d+)";
+
+fn r_addr() -> String {
+    format!(r"\[?(?:{R_IP4}|{R_IP6})\]?")
+}
+
+fn r_host() -> String {
+    format!(r"(?:{}|{R_DNS})", r_addr())
+}
+
+fn r_subnet() -> String {
+    format!(r"\[?(?:{R_IP4}|{R_IP6})(?:/{R_CIDR})?\]?")
+}
+
+/// How `<HOST>` expands and how names are resolved (jail option `usedns`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UseDns {
+    /// Resolve names, quietly.
+    Yes,
+    /// Resolve names and log a warning (fail2ban's default).
+    #[default]
+    Warn,
+    /// Only addresses: `<HOST>` is `<ADDR>`, names are dropped.
+    No,
+    /// Keep the host text as written.
+    Raw,
+}
+
+impl UseDns {
+    /// Parses `yes|warn|no|raw` (case-insensitive, as fail2ban lowers it).
+    ///
+    /// # Errors
+    /// An `Option` error for any other value.
+    pub fn parse(s: &str) -> Result<UseDns, Error> {
+        match s.to_ascii_lowercase().as_str() {
+            "yes" => Ok(UseDns::Yes),
+            "warn" => Ok(UseDns::Warn),
+            "no" => Ok(UseDns::No),
+            "raw" => Ok(UseDns::Raw),
+            _ => Err(Error::new(
+                ErrorKind::Option(format!("Incorrect value {s:?} for usedns")),
+                s,
+            )),
+        }
+    }
+
+    /// The option value as fail2ban prints it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UseDns::Yes => "yes",
+            UseDns::Warn => "warn",
+            UseDns::No => "no",
+            UseDns::Raw => "raw",
+        }
+    }
+}
+
+fn meta(re: &'static OnceLock<Pattern>, src: &str) -> &'static Pattern {
+    re.get_or_init(|| Pattern::new(src).expect("built-in pattern compiles"))
+}
+
+/// Expands fail2ban's tags (`<HOST>`, `<F-USER>…</F-USER>`, …) into named
+/// groups; other `<...>` text is left as is. (fail2ban: `Regex._resolveHostTag`.)
+pub fn expand_tags(regex: &str, usedns: UseDns) -> String {
+    static FTAG: OnceLock<Pattern> = OnceLock::new();
+    let ftag = meta(&FTAG, r"</?[\w\-]+/?>");
+    let mut open: Vec<String> = Vec::new();
+    let mut skiplines = 0;
+    ftag.replace(regex, 0, |hay, caps| {
+        let tag = caps.text(hay, 0).unwrap_or("");
+        let tn = &tag[1..tag.len() - 1];
+        match tn {
+            "HOST" => {
+                return if usedns == UseDns::No {
+                    r_addr()
+                } else {
+                    r_host()
+                }
+            }
+            "SKIPLINES" => {
+                let n = skiplines;
+                skiplines += 1;
+                return format!(r"\n(?P<skiplines{n}>(?:(?:.*\n)*?))");
+            }
+            "IP4" | "F-IP4/" => return R_IP4.to_string(),
+            "IP6" | "F-IP6/" => return R_IP6.to_string(),
+            "ADDR" | "F-ADDR/" => return r_addr(),
+            "CIDR" | "F-CIDR/" => return R_CIDR.to_string(),
+            "SUBNET" | "F-SUBNET/" => return r_subnet(),
+            "DNS" | "F-DNS/" => return R_DNS.to_string(),
+            "F-ID/" => return r"(?P<fid>\S+)".to_string(),
+            "F-PORT/" => return r"(?P<fport>\w+)".to_string(),
+            _ => {}
+        }
+        let (closing, name) = match tn.strip_prefix('/') {
+            Some(n) => (true, n),
+            None => (false, tn),
+        };
+        let Some(custom) = name.strip_prefix("F-") else {
+            return tag.to_string();
+        };
+        if custom.is_empty()
+            || !custom
+                .bytes()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_' || c == b'-')
+        {
+            return tag.to_string();
+        }
+        if closing {
+            if open.iter().any(|o| o == custom) {
+                return ")".to_string();
+            }
+            return tag.to_string();
+        }
+        open.push(custom.to_string());
+        format!("(?P<{}>", map_tag_to_opt(custom))
+    })
+}
+
+/// `F-ID` → `fid`, `F-PORT` → `fport`, others lowercased.
+fn map_tag_to_opt(tag: &str) -> String {
+    let t = tag.to_ascii_lowercase();
+    match t.as_str() {
+        "id" => "fid".to_string(),
+        "port" => "fport".to_string(),
+        _ => t,
+    }
+}
+
+/// Rewrites `((?i)X` and `(?:(?i)X` to `(?i:X` (fail2ban: `R_GLOB2LOCFLAGS`).
+fn glob_to_local_flags(regex: &str) -> String {
+    static RE: OnceLock<Pattern> = OnceLock::new();
+    let re = meta(&RE, r"(?<!\\)\((?:\?:)?(\(\?[a-z]+)\)");
+    re.replace(regex, 0, |hay, caps| {
+        format!("{}:", caps.text(hay, 1).unwrap_or(""))
+    })
+}
+
+/// One line split around its date: `(prefix, date text, suffix)`.
+pub type TupleLine = (String, String, String);
+
+/// The text regexes see for a tuple line: the line without its date.
+pub fn tuple_text(t: &TupleLine) -> String {
+    let mut s = String::with_capacity(t.0.len() + t.2.len());
+    s.push_str(&t.0);
+    s.push_str(&t.2);
+    s
+}
+
+/// The original line of a tuple line.
+pub fn tuple_full(t: &TupleLine) -> String {
+    format!("{}{}{}", t.0, t.1, t.2)
+}
+
+/// `"\n".join(lines without date) + "\n"` (fail2ban: `Regex._tupleLinesBuf`).
+pub fn tuple_lines_buf(lines: &[TupleLine]) -> String {
+    let mut s = String::new();
+    for (i, t) in lines.iter().enumerate() {
+        if i > 0 {
+            s.push('\n');
+        }
+        s.push_str(&t.0);
+        s.push_str(&t.2);
+    }
+    s.push('\n');
+    s
+}
+
+/// A value of a failure's named group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupValue {
+    /// The group did not take part in the match (Python `None`).
+    None,
+    /// The matched text.
+    Str(String),
+    /// A `tuple_<name>` combination.
+    Tuple(Vec<Option<String>>),
+}
+
+impl GroupValue {
+    /// Python truthiness: a non-empty string or tuple.
+    pub fn truthy(&self) -> bool {
+        match self {
+            GroupValue::None => false,
+            GroupValue::Str(s) => !s.is_empty(),
+            GroupValue::Tuple(t) => !t.is_empty(),
+        }
+    }
+
+    /// The string, for `Str`.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            GroupValue::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// Named groups of one match, Python `groupdict()` plus alt/tuple merging.
+pub type Groups = BTreeMap<String, GroupValue>;
+
+/// The result of [`Regex::search`]: groups and the buffer lines matched.
+#[derive(Debug, Clone)]
+pub struct RegexMatch {
+    /// Named groups.
+    pub groups: Groups,
+    /// Indexes (into the searched buffer) of the lines the match covers.
+    pub matched: Vec<usize>,
+    /// Indexes of the other lines, in fail2ban's order.
+    pub unmatched: Vec<usize>,
+}
+
+/// A compiled filter regex (fail2ban: `failregex.Regex` / `FailRegex`).
+#[derive(Debug)]
+pub struct Regex {
+    raw: String,
+    expanded: String,
+    pattern: Pattern,
+    alt: Vec<(String, String)>,
+    tuple: Vec<(String, String)>,
+    names: Vec<(usize, String)>,
+    skiplines: Vec<usize>,
+    deprecated_host: bool,
+}
+
+/// The groups that identify a failure (fail2ban: `FAILURE_ID_PRESENTS`).
+pub const FAILURE_ID_PRESENTS: [&str; 5] = ["fid", "ip4", "ip6", "dns", "mlfid"];
+
+impl Regex {
+    /// Expands tags and compiles (fail2ban: `Regex.__init__`).
+    ///
+    /// # Errors
+    /// `Empty`, `Translate` or `Compile`.
+    pub fn new(raw: &str, multiline: bool, usedns: UseDns) -> Result<Regex, Error> {
+        let expanded = expand_tags(raw, usedns);
+        if expanded.trim_start().is_empty() {
+            return Err(Error::new(ErrorKind::Empty, raw));
+        }
+        let expanded = glob_to_local_flags(&expanded);
+        let pattern = PatternBuilder::new()
+            .multiline(multiline)
+            .build(&expanded)
+            .map_err(|mut e| {
+                if let ErrorKind::Compile(_) = e.kind {
+                    e.pattern = expanded.clone();
+                }
+                e
+            })?;
+        let mut alt = Vec::new();
+        let mut tuple = Vec::new();
+        let mut names = Vec::new();
+        let mut skiplines = Vec::new();
+        for (i, n) in pattern.capture_names().iter().enumerate() {
+            let Some(n) = n else { continue };
+            names.push((i, n.clone()));
+            if let Some(rest) = n.strip_prefix("alt_") {
+                alt.push((n.clone(), map_tag_to_opt(strip_num_suffix(rest))));
+            } else if let Some(rest) = n.strip_prefix("tuple_") {
+                tuple.push((n.clone(), map_tag_to_opt(strip_num_suffix(rest))));
+            }
+        }
+        // Python scans skiplines0, skiplines1, ... until one is missing.
+        let mut k = 0;
+        while let Some(i) = pattern.capture_index(&format!("skiplines{k}")) {
+            skiplines.push(i);
+            k += 1;
+        }
+        alt.sort();
+        tuple.sort();
+        Ok(Regex {
+            raw: raw.to_string(),
+            expanded,
+            pattern,
+            alt,
+            tuple,
+            names,
+            skiplines,
+            deprecated_host: false,
+        })
+    }
+
+    /// A failregex: as [`Regex::new`], and it (or the prefregex) must have a
+    /// failure-id group. An old-style `(?P<host>…)` regex (fail2ban 0.8) is
+    /// accepted, reading `host` as the address group; see
+    /// [`Regex::deprecated_host`]. (fail2ban: `FailRegex.__init__`.)
+    ///
+    /// # Errors
+    /// As [`Regex::new`], plus `NoFailureId`.
+    pub fn new_fail(
+        raw: &str,
+        multiline: bool,
+        usedns: UseDns,
+        pref: Option<&Regex>,
+    ) -> Result<Regex, Error> {
+        let mut r = Regex::new(raw, multiline, usedns)?;
+        let has_id = |r: &Regex| FAILURE_ID_PRESENTS.iter().any(|g| r.has_group(g));
+        if !has_id(&r) && !pref.is_some_and(has_id) {
+            if r.has_group("host") {
+                // fail2ban 0.8 named the address group `host`; it was
+                // resolved like a name, which is what `dns` means now.
+                static HOST: OnceLock<Pattern> = OnceLock::new();
+                let host = meta(&HOST, r"\(\?P<host>");
+                let renamed = host.replace(raw, 0, |_, _| "(?P<dns>".to_string());
+                let mut r2 = Regex::new(&renamed, multiline, usedns)?;
+                r2.raw = raw.to_string();
+                r2.deprecated_host = true;
+                return Ok(r2);
+            }
+            return Err(Error::new(ErrorKind::NoFailureId, &r.expanded));
+        }
+        r.raw = raw.to_string();
+        Ok(r)
+    }
+
+    /// The regex as written (tags unexpanded).
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+
+    /// The regex after tag expansion (what `fail2ban-client get … failregex` shows).
+    pub fn expanded(&self) -> &str {
+        &self.expanded
+    }
+
+    /// True when this regex used the fail2ban 0.8 `(?P<host>…)` group.
+    pub fn deprecated_host(&self) -> bool {
+        self.deprecated_host
+    }
+
+    /// True when the regex has a group of that name.
+    pub fn has_group(&self, name: &str) -> bool {
+        self.pattern.capture_index(name).is_some()
+    }
+
+    /// Searches `buf` (the `\n`-joined lines plus a final `\n`); `nlines`
+    /// is the number of lines in it. (fail2ban: `Regex.search`.)
+    pub fn search(&self, buf: &str, nlines: usize, caps: &mut Captures) -> Option<RegexMatch> {
+        if !matches!(self.pattern.captures_at(buf, 0, caps), Ok(true)) {
+            return None;
+        }
+        let (ms, me) = caps.get(0).unwrap_or((0, 0));
+        let mut groups = Groups::new();
+        for (i, n) in &self.names {
+            let v = match caps.text(buf, *i) {
+                Some(t) => GroupValue::Str(t.to_string()),
+                None => GroupValue::None,
+            };
+            groups.insert(n.clone(), v);
+        }
+        for (k, n) in &self.alt {
+            let v = groups.get(k).cloned().unwrap_or(GroupValue::None);
+            if v.truthy() && !groups.get(n).is_some_and(GroupValue::truthy) {
+                groups.insert(n.clone(), v);
+            }
+        }
+        for (k, n) in &self.tuple {
+            let v = groups.get(k).and_then(|v| v.as_str().map(str::to_string));
+            let t = match groups.remove(n) {
+                Some(GroupValue::Tuple(mut t)) => {
+                    t.push(v);
+                    t
+                }
+                Some(GroupValue::Str(s)) => vec![Some(s), v],
+                _ => vec![None, v],
+            };
+            groups.insert(n.clone(), GroupValue::Tuple(t));
+        }
+        if nlines <= 1 {
+            return Some(RegexMatch {
+                groups,
+                matched: (0..nlines).collect(),
+                unmatched: Vec::new(),
+            });
+        }
+        // Which lines does the match cover?
+        let line_start = buf[..(ms + 1).min(buf.len())]
+            .rfind('\n')
+            .map_or(0, |p| p + 1);
+        let line_end = match buf[me.saturating_sub(1)..].find('\n') {
+            Some(p) => me.saturating_sub(1) + p + 1,
+            None => buf.len(),
+        };
+        let c1 = buf[..line_start].matches('\n').count();
+        let c2 = buf[..line_end].matches('\n').count().min(nlines);
+        let mut matched: Vec<usize> = (c1.min(c2)..c2).collect();
+        let mut unmatched: Vec<usize> = (0..c1.min(nlines)).collect();
+        // Lines swallowed by <SKIPLINES> are not part of the failure.
+        let lines: Vec<&str> = buf.split('\n').collect();
+        let mut skipped: Vec<&str> = Vec::new();
+        for &i in &self.skiplines {
+            if let Some(t) = caps.text(buf, i) {
+                skipped.extend(t.lines());
+            }
+        }
+        let mut n = 0;
+        for s in skipped {
+            if let Some(m) = matched[n.min(matched.len())..]
+                .iter()
+                .position(|&li| lines.get(li) == Some(&s))
+            {
+                unmatched.push(matched.remove(n + m));
+                n += m;
+            }
+        }
+        unmatched.extend(c2..nlines);
+        Some(RegexMatch {
+            groups,
+            matched,
+            unmatched,
+        })
+    }
+
+    /// Compiled pattern, for callers that only need a yes/no.
+    pub fn pattern(&self) -> &Pattern {
+        &self.pattern
+    }
+}
+
+fn strip_num_suffix(s: &str) -> &str {
+    // `alt_user_1` → `user`; Python's `(.*?)(?:_\d+)?$`.
+    if let Some(p) = s.rfind('_') {
+        if p + 1 < s.len() && s[p + 1..].bytes().all(|c| c.is_ascii_digit()) {
+            return &s[..p];
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests;

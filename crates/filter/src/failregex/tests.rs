@@ -1,0 +1,125 @@
+use std::path::PathBuf;
+
+use super::*;
+
+fn golden(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/golden")
+        .join(rel)
+}
+
+/// Every stock filter variant: our expansion of the raw `stream` regexes
+/// equals what fail2ban holds (`failregex-expanded/<filter>.json`).
+#[test]
+fn expansion_matches_fail2ban_for_every_stock_filter() {
+    let dir = golden("failregex-expanded");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).expect("golden failregex-expanded present") {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap() == "index.json" {
+            continue;
+        }
+        let j: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for (variant, v) in j["variants"].as_object().unwrap() {
+            if v.get("error").is_some() {
+                continue;
+            }
+            let mut raw_fail = Vec::new();
+            let mut raw_pref = None;
+            for cmd in v["stream"].as_array().unwrap() {
+                let c = cmd.as_array().unwrap();
+                match (c[0].as_str().unwrap(), c[2].as_str().unwrap()) {
+                    ("multi-set", "addfailregex") => raw_fail.extend(
+                        c[3].as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|s| s.as_str().unwrap().to_string()),
+                    ),
+                    ("set", "addfailregex") => raw_fail.push(c[3].as_str().unwrap().to_string()),
+                    ("set", "prefregex") => raw_pref = Some(c[3].as_str().unwrap().to_string()),
+                    _ => {}
+                }
+            }
+            let want: Vec<&str> = v["failregex"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_str().unwrap())
+                .collect();
+            assert_eq!(raw_fail.len(), want.len(), "{path:?} {variant}");
+            let pref = raw_pref
+                .as_deref()
+                .map(|p| Regex::new(p, false, UseDns::Warn).unwrap());
+            if let Some(p) = &pref {
+                assert_eq!(
+                    p.expanded(),
+                    v["prefregex"].as_str().unwrap(),
+                    "{path:?} {variant}"
+                );
+            }
+            for (raw, want) in raw_fail.iter().zip(want) {
+                let r = Regex::new_fail(raw, false, UseDns::Warn, pref.as_ref())
+                    .unwrap_or_else(|e| panic!("{path:?} {variant}: {e}"));
+                assert_eq!(r.expanded(), want, "{path:?} {variant}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 400, "only {checked} regexes checked");
+}
+
+#[test]
+fn usedns_no_gives_addr_only() {
+    let e = expand_tags("from <HOST>", UseDns::No);
+    assert!(!e.contains("dns"));
+    assert!(e.contains("ip4"));
+}
+
+#[test]
+fn custom_tags_and_unopened_close() {
+    assert_eq!(
+        expand_tags("<F-USER>x</F-USER>", UseDns::Warn),
+        "(?P<user>x)"
+    );
+    assert_eq!(expand_tags("a</F-USER>", UseDns::Warn), "a</F-USER>");
+    assert_eq!(expand_tags("<F-ID>x</F-ID>", UseDns::Warn), "(?P<fid>x)");
+    assert_eq!(expand_tags("<f-user>", UseDns::Warn), "<f-user>");
+    assert_eq!(
+        expand_tags("<SKIPLINES><SKIPLINES>", UseDns::Warn)
+            .matches("skiplines")
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn alt_groups_fill_empty_name() {
+    let r = Regex::new_fail(
+        "user=<F-USER>\\S*</F-USER> ruser=<F-ALT_USER>\\S+</F-ALT_USER> <HOST>",
+        false,
+        UseDns::Warn,
+        None,
+    )
+    .unwrap();
+    let mut caps = r.pattern().new_captures();
+    let m = r.search("user= ruser=bob 1.2.3.4\n", 1, &mut caps).unwrap();
+    assert_eq!(m.groups["user"], GroupValue::Str("bob".into()));
+}
+
+#[test]
+fn old_style_host_group_accepted_with_flag() {
+    let r = Regex::new_fail(r"rip=(?P<host>\S*),", false, UseDns::Warn, None).unwrap();
+    assert!(r.deprecated_host());
+    let mut caps = r.pattern().new_captures();
+    let m = r
+        .search("rip=72.21.81.85, lip=1.2.3.4\n", 1, &mut caps)
+        .unwrap();
+    assert_eq!(m.groups["dns"], GroupValue::Str("72.21.81.85".into()));
+}
+
+#[test]
+fn no_failure_id_is_an_error() {
+    let e = Regex::new_fail("^foo$", false, UseDns::Warn, None).unwrap_err();
+    assert_eq!(e.to_string(), "No failure-id group in '^foo$'");
+}

@@ -1,0 +1,696 @@
+//! The filter: lines in, failures out.
+//!
+//! [`Filter`] holds a jail's compiled prefregex, failregexes, ignoreregexes,
+//! its date detector and the multi-line state (`maxlines` buffer, the
+//! `mlfid` cache). [`Filter::process_line`] cuts the date out of a line,
+//! runs the regexes over the buffer and returns the [`Failure`]s fail2ban
+//! would report for it, with the failure id, time and all named groups.
+//! (fail2ban: `server/filter.py`, `Filter.processLine` / `findFailure` /
+//! `_mergeFailure`.)
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, VecDeque};
+use std::rc::Rc;
+
+use crate::datedetector::DateDetector;
+use crate::error::{Error, ErrorKind};
+use crate::failregex::{
+    tuple_lines_buf, tuple_text, GroupValue, Groups, Regex, RegexMatch, TupleLine, UseDns,
+};
+use crate::ipdns::{text_to_ip, Cidr, IpAddr};
+use crate::pattern::Captures;
+use crate::strptime::{zone_offset, TimeContext};
+
+/// A filter's settings as plain strings and flags, wherever they came from
+/// (a filter file through ironban-config, `fail2ban-regex` arguments, the
+/// server's `set` commands).
+#[derive(Debug, Clone)]
+pub struct FilterOptions {
+    /// `prefregex`, tags unexpanded.
+    pub prefregex: Option<String>,
+    /// `failregex` lines, tags unexpanded.
+    pub failregex: Vec<String>,
+    /// `ignoreregex` lines.
+    pub ignoreregex: Vec<String>,
+    /// `maxlines` (≥ 1).
+    pub maxlines: u32,
+    /// `datepattern` (may hold several lines); `None` = default templates.
+    pub datepattern: Option<String>,
+    /// `usedns`.
+    pub usedns: UseDns,
+    /// `logtimezone`, e.g. `UTC+0200`.
+    pub logtimezone: Option<String>,
+    /// Keep the host text as written instead of resolving it (fail2ban-regex `--raw`).
+    pub return_raw_host: bool,
+    /// Try every failregex, not only up to the first match (fail2ban-regex).
+    pub check_all_regex: bool,
+    /// Drop pending multi-line failures (no id yet) from the result.
+    pub ignore_pending: bool,
+    /// A fixed "now" for year inference; `None` = the system clock.
+    pub now: Option<f64>,
+    /// Where the options come from (e.g. the filter file), for messages.
+    pub origin: Option<String>,
+}
+
+impl Default for FilterOptions {
+    fn default() -> FilterOptions {
+        FilterOptions {
+            prefregex: None,
+            failregex: Vec::new(),
+            ignoreregex: Vec::new(),
+            maxlines: 1,
+            datepattern: None,
+            usedns: UseDns::Warn,
+            logtimezone: None,
+            return_raw_host: false,
+            check_all_regex: false,
+            ignore_pending: true,
+            now: None,
+            origin: None,
+        }
+    }
+}
+
+/// What a failure carries besides its id and time (fail2ban's `fail` dict).
+#[derive(Debug, Clone, Default)]
+pub struct FailData {
+    /// Every named group of prefregex and failregex (and merged mlfid data).
+    pub groups: Groups,
+    /// The matched lines (`matches`); `None` when the key is absent.
+    pub matches: Option<Vec<TupleLine>>,
+    nofail_matches: Option<Vec<TupleLine>>,
+    /// All users seen for a multi-line failure id (`users`).
+    pub users: Option<BTreeSet<String>>,
+    mlfpending: bool,
+    /// The address when the failure id is an `<F-ID>` (`ip`).
+    pub ip: Option<IpAddr>,
+}
+
+impl FailData {
+    fn get(&self, k: &str) -> &GroupValue {
+        self.groups.get(k).unwrap_or(&GroupValue::None)
+    }
+
+    fn truthy(&self, k: &str) -> bool {
+        self.get(k).truthy()
+    }
+
+    fn text(&self, k: &str) -> Option<&str> {
+        self.get(k).as_str()
+    }
+
+    fn pop_truthy(&mut self, k: &str) -> bool {
+        self.groups.remove(k).is_some_and(|v| v.truthy())
+    }
+
+    fn update_users(&mut self, user: Option<String>) -> Option<BTreeSet<String>> {
+        if let Some(u) = user {
+            self.users.get_or_insert_with(BTreeSet::new).insert(u);
+        }
+        self.users.clone()
+    }
+}
+
+/// One failure found in a line (fail2ban: the `[index, fid, date, fail]` list).
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// Index of the failregex that matched.
+    pub regex_index: usize,
+    /// The failure id (address, or raw id); `None` while a multi-line
+    /// failure waits for its id.
+    pub id: Option<IpAddr>,
+    /// The line's time (Unix seconds), if one was found.
+    pub time: Option<f64>,
+    /// Groups, matched lines and users.
+    pub data: FailData,
+}
+
+impl Failure {
+    /// True when fail2ban would not count this as a failure (`nofail` set or no id yet).
+    pub fn is_nofail(&self) -> bool {
+        self.id.is_none() || self.data.truthy("nofail")
+    }
+
+    /// A named group's text (`user`, `ip4`, `fid`, custom `<F-…>` names).
+    pub fn group(&self, name: &str) -> Option<&str> {
+        self.data.text(name)
+    }
+
+    /// The matched lines, joined back with their dates.
+    pub fn matches(&self) -> Vec<String> {
+        self.data
+            .matches
+            .iter()
+            .flatten()
+            .map(crate::failregex::tuple_full)
+            .collect()
+    }
+}
+
+/// Per-line facts fail2ban-regex reports besides failures.
+#[derive(Debug, Clone, Default)]
+pub struct LineInfo {
+    /// The prefregex matched.
+    pub pref_matched: bool,
+    /// Indexes of the ignoreregexes that matched.
+    pub ignored_by: Vec<usize>,
+    /// Failregexes that failed to match because PCRE2 gave up.
+    pub match_errors: usize,
+}
+
+/// A compiled filter with its line state.
+#[derive(Debug)]
+pub struct Filter {
+    opts: FilterOptions,
+    pref: Option<Regex>,
+    fail: Vec<Regex>,
+    ignore: Vec<Regex>,
+    caps_pref: Option<Captures>,
+    caps_fail: Vec<Captures>,
+    caps_ignore: Vec<Captures>,
+    date_detector: Option<DateDetector>,
+    line_buffer: Vec<TupleLine>,
+    mlfid_cache: VecDeque<(String, Rc<RefCell<FailData>>)>,
+    last_date: Option<f64>,
+    last_time_text: String,
+    warnings: Vec<String>,
+    info: LineInfo,
+}
+
+const MLFID_CACHE_MAX: usize = 100;
+
+impl Filter {
+    /// Compiles a filter (fail2ban: `setMaxLines`, `prefRegex`, `addFailRegex`, …).
+    ///
+    /// # Errors
+    /// The first regex or date pattern that does not compile, naming the
+    /// option (and `origin` when set).
+    pub fn new(opts: FilterOptions) -> Result<Filter, Error> {
+        let origin = |what: &str| match &opts.origin {
+            Some(o) => format!("{o}: {what}"),
+            None => what.to_string(),
+        };
+        if opts.maxlines == 0 {
+            return Err(Error::new(
+                ErrorKind::Option("maxlines must be integer greater than zero".into()),
+                "0",
+            )
+            .with_origin(origin("maxlines")));
+        }
+        let multiline = opts.maxlines > 1;
+        let pref = match opts.prefregex.as_deref().filter(|p| !p.is_empty()) {
+            Some(p) => Some(
+                Regex::new(p, false, opts.usedns)
+                    .map_err(|e| e.with_origin(origin("prefregex")))?,
+            ),
+            None => None,
+        };
+        let mut warnings = Vec::new();
+        let mut fail = Vec::new();
+        for r in &opts.failregex {
+            let re = Regex::new_fail(r, multiline, opts.usedns, pref.as_ref())
+                .map_err(|e| e.with_origin(origin("failregex")))?;
+            if re.deprecated_host() {
+                warnings.push(format!(
+                    "{}: failregex uses the fail2ban 0.8 group (?P<host>...); read as <HOST>. Use <HOST> instead",
+                    opts.origin.as_deref().unwrap_or("filter")
+                ));
+            }
+            fail.push(re);
+        }
+        let mut ignore = Vec::new();
+        for r in &opts.ignoreregex {
+            ignore.push(
+                Regex::new(r, multiline, opts.usedns)
+                    .map_err(|e| e.with_origin(origin("ignoreregex")))?,
+            );
+        }
+        let mut date_detector = DateDetector::with_pattern(opts.datepattern.as_deref())
+            .map_err(|e| e.with_origin(origin("datepattern")))?;
+        if let Some(tz) = &opts.logtimezone {
+            date_detector.default_tz = Some(zone_offset(tz).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Option(format!("Unknown or unsupported time zone: {tz:?}")),
+                    tz,
+                )
+                .with_origin(origin("logtimezone"))
+            })?);
+        }
+        let caps_pref = pref.as_ref().map(|p| p.pattern().new_captures());
+        let caps_fail = fail.iter().map(|r| r.pattern().new_captures()).collect();
+        let caps_ignore = ignore.iter().map(|r| r.pattern().new_captures()).collect();
+        Ok(Filter {
+            opts,
+            pref,
+            fail,
+            ignore,
+            caps_pref,
+            caps_fail,
+            caps_ignore,
+            date_detector: Some(date_detector),
+            line_buffer: Vec::new(),
+            mlfid_cache: VecDeque::new(),
+            last_date: None,
+            last_time_text: String::new(),
+            warnings,
+            info: LineInfo::default(),
+        })
+    }
+
+    /// The options the filter was built from.
+    pub fn options(&self) -> &FilterOptions {
+        &self.opts
+    }
+
+    /// Deprecation and DNS warnings so far (each once); drained by the caller.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    /// The compiled failregexes.
+    pub fn failregexes(&self) -> &[Regex] {
+        &self.fail
+    }
+
+    /// The compiled ignoreregexes.
+    pub fn ignoreregexes(&self) -> &[Regex] {
+        &self.ignore
+    }
+
+    /// The compiled prefregex.
+    pub fn prefregex(&self) -> Option<&Regex> {
+        self.pref.as_ref()
+    }
+
+    /// The date detector (its templates and hit counts).
+    pub fn date_detector(&self) -> Option<&DateDetector> {
+        self.date_detector.as_ref()
+    }
+
+    /// The multi-line buffer (lines not yet consumed by a match).
+    pub fn line_buffer(&self) -> &[TupleLine] {
+        &self.line_buffer
+    }
+
+    /// Facts about the last processed line.
+    pub fn last_line_info(&self) -> &LineInfo {
+        &self.info
+    }
+
+    fn ctx(&self) -> TimeContext {
+        TimeContext {
+            now: self.opts.now,
+            default_tz: None,
+        }
+    }
+
+    /// Processes one raw line: finds its date, then its failures
+    /// (fail2ban: `Filter.processLine`, with `checkFindTime` off).
+    pub fn process_line(&mut self, line: &str) -> Vec<Failure> {
+        let mut date = None;
+        let mut no_date = false;
+        let mut tuple: TupleLine = (String::new(), String::new(), line.to_string());
+        let ctx = self.ctx();
+        if let Some(dd) = self.date_detector.as_mut() {
+            if let Some(m) = dd.match_time(line) {
+                let (s, e) = m.span;
+                tuple = (
+                    line[..s].to_string(),
+                    line[s..e].to_string(),
+                    line[e..].to_string(),
+                );
+                if s < e {
+                    date = dd.get_time(line, &m, &ctx);
+                    if date.is_some() {
+                        self.last_time_text = tuple.1.clone();
+                        self.last_date = date;
+                    }
+                } else if self.last_date.is_some_and(|d| d > ctx.now() - 60.0) {
+                    tuple = (String::new(), self.last_time_text.clone(), line.to_string());
+                    date = self.last_date;
+                } else {
+                    date = Some(ctx.now());
+                }
+            }
+        }
+        if date.is_none() {
+            no_date = true;
+            if self.last_date.is_some_and(|d| d > ctx.now() - 60.0) {
+                tuple = (String::new(), self.last_time_text.clone(), line.to_string());
+                date = self.last_date;
+            }
+        }
+        let _ = no_date;
+        self.find_failure(tuple, date)
+    }
+
+    /// Processes a line whose date is already known (journal entries):
+    /// `tuple` is `(prefix, date text, rest)`.
+    pub fn process_tuple(&mut self, tuple: TupleLine, date: f64) -> Vec<Failure> {
+        self.last_time_text = tuple.1.clone();
+        self.last_date = Some(date);
+        self.find_failure(tuple, Some(date))
+    }
+
+    /// Runs the ignoreregexes on `buf`; the index of the last one that
+    /// matched (fail2ban: `_ignoreLine`).
+    fn ignore_line(
+        &mut self,
+        buf: &str,
+        nlines: usize,
+        fail_match: Option<&RegexMatch>,
+        org: &[TupleLine],
+    ) -> Option<usize> {
+        let maxlines = self.opts.maxlines;
+        let own;
+        let (buf, nlines) = match fail_match {
+            Some(m) if maxlines > 1 => {
+                let lines: Vec<TupleLine> = m
+                    .matched
+                    .iter()
+                    .filter_map(|&i| org.get(i).cloned())
+                    .collect();
+                own = tuple_lines_buf(&lines);
+                (own.as_str(), lines.len())
+            }
+            _ => (buf, nlines),
+        };
+        let mut found = None;
+        for i in 0..self.ignore.len() {
+            if self.ignore[i]
+                .search(buf, nlines, &mut self.caps_ignore[i])
+                .is_some()
+            {
+                found = Some(i);
+                self.info.ignored_by.push(i);
+                if !self.opts.check_all_regex || maxlines > 1 {
+                    if let Some(m) = fail_match {
+                        self.line_buffer = m
+                            .unmatched
+                            .iter()
+                            .filter_map(|&i| org.get(i).cloned())
+                            .collect();
+                    }
+                }
+                if !self.opts.check_all_regex {
+                    break;
+                }
+            }
+        }
+        found
+    }
+
+    /// fail2ban: `Filter.findFailure`.
+    fn find_failure(&mut self, tuple: TupleLine, date: Option<f64>) -> Vec<Failure> {
+        self.info = LineInfo::default();
+        let mut out = Vec::new();
+        let maxlines = self.opts.maxlines as usize;
+        let defcidr_raw = self.opts.usedns == UseDns::Raw || self.opts.return_raw_host;
+        if maxlines > 1 {
+            self.line_buffer.push(tuple);
+            let n = self.line_buffer.len();
+            if n > maxlines {
+                self.line_buffer.drain(..n - maxlines);
+            }
+        } else {
+            self.line_buffer = vec![tuple];
+        }
+        let org: Vec<TupleLine> = self.line_buffer.clone();
+        let mut buf = Some(tuple_lines_buf(&org));
+        let mut nlines = org.len();
+
+        if !self.ignore.is_empty() && self.ignore.len() + 2 < self.fail.len() {
+            let b = buf.clone().unwrap_or_default();
+            if self.ignore_line(&b, nlines, None, &org).is_some() {
+                return out;
+            }
+        }
+
+        let mut pre_groups = Groups::new();
+        if let Some(pref) = &self.pref {
+            let b = buf.as_deref().unwrap_or("");
+            let caps = self.caps_pref.as_mut().expect("captures for prefregex");
+            let Some(m) = pref.search(b, nlines, caps) else {
+                return out;
+            };
+            self.info.pref_matched = true;
+            pre_groups = m.groups;
+            if let Some(GroupValue::Str(content)) = pre_groups.remove("content") {
+                if !content.is_empty() {
+                    self.line_buffer = vec![(String::new(), String::new(), content)];
+                    buf = None;
+                }
+            }
+        }
+
+        for idx in 0..self.fail.len() {
+            let b = match &buf {
+                Some(b) => b.clone(),
+                None => {
+                    nlines = self.line_buffer.len();
+                    let b = tuple_lines_buf(&self.line_buffer);
+                    buf = Some(b.clone());
+                    b
+                }
+            };
+            // Python passes the original buffer as `orgLines`: matched and
+            // unmatched lines are taken from it even after a content swap.
+            let _ = nlines;
+            let Some(m) = self.fail[idx].search(&b, org.len(), &mut self.caps_fail[idx]) else {
+                continue;
+            };
+            let searched = org.clone();
+            let matched_lines: Vec<TupleLine> = m
+                .matched
+                .iter()
+                .filter_map(|&i| searched.get(i).cloned())
+                .collect();
+            if !self.ignore.is_empty()
+                && self.ignore_line(&b, nlines, Some(&m), &searched).is_some()
+            {
+                buf = None;
+                if !self.opts.check_all_regex {
+                    break;
+                }
+                continue;
+            }
+            if !self.opts.check_all_regex || maxlines > 1 {
+                self.line_buffer = m
+                    .unmatched
+                    .iter()
+                    .filter_map(|&i| searched.get(i).cloned())
+                    .collect();
+                buf = None;
+            }
+            let mut groups = m.groups;
+            if !pre_groups.is_empty() {
+                // A group the failregex did not fill keeps the prefregex's
+                // value (dovecot's `<ADDR>` in prefregex; upstream sample
+                // dovecot:143 requires it).
+                let mut merged = pre_groups.clone();
+                for (k, v) in groups {
+                    if v != GroupValue::None || !merged.contains_key(&k) {
+                        merged.insert(k, v);
+                    }
+                }
+                groups = merged;
+            }
+            let mlfid = groups
+                .get("mlfid")
+                .and_then(|v| v.as_str().map(str::to_string));
+            let fail_rc = match &mlfid {
+                Some(id) => {
+                    let f = self.merge_failure(id, groups, &matched_lines);
+                    if f.borrow().truthy("nofail") && !self.opts.check_all_regex {
+                        return out;
+                    }
+                    f
+                }
+                None => {
+                    let mut f = FailData {
+                        groups,
+                        ..FailData::default()
+                    };
+                    f.matches = Some(matched_lines.clone());
+                    Rc::new(RefCell::new(f))
+                }
+            };
+            let ids = {
+                let mut fail = fail_rc.borrow_mut();
+                let fid = fail.text("fid").map(str::to_string);
+                let mut cidr = if defcidr_raw { Cidr::Raw } else { Cidr::Unspec };
+                let mut raw = defcidr_raw;
+                let ip: Option<String>;
+                let plen = |f: &FailData, fam: Cidr| match f
+                    .text("cidr")
+                    .and_then(|c| c.parse::<u8>().ok())
+                {
+                    Some(p) if p > 0 => Cidr::Plen(p),
+                    _ => fam,
+                };
+                if let Some(v) = fail.text("ip4") {
+                    ip = Some(v.to_string());
+                    cidr = plen(&fail, Cidr::FamV4);
+                    raw = true;
+                } else if let Some(v) = fail.text("ip6") {
+                    ip = Some(v.to_string());
+                    cidr = plen(&fail, Cidr::FamV6);
+                    raw = true;
+                } else if let Some(v) = fail.text("dns") {
+                    ip = Some(v.to_string());
+                } else {
+                    if fid.is_none() && mlfid.is_none() {
+                        // fail2ban raises "No group found" here; it is logged and skipped.
+                        continue;
+                    }
+                    ip = fid.clone();
+                    raw = true;
+                }
+                match ip {
+                    None => {
+                        fail.mlfpending = true;
+                        if !self.opts.check_all_regex && self.opts.ignore_pending {
+                            return out;
+                        }
+                        vec![None]
+                    }
+                    Some(ip) if raw => {
+                        let defc = if defcidr_raw { Cidr::Raw } else { Cidr::Unspec };
+                        match &fid {
+                            Some(f) if *f != ip => {
+                                fail.ip = Some(IpAddr::new(&ip, cidr));
+                                vec![Some(IpAddr::new(f, defc))]
+                            }
+                            _ => vec![Some(IpAddr::new(&ip, cidr))],
+                        }
+                    }
+                    Some(ip) => {
+                        let (ips, warn) = text_to_ip(&ip, self.opts.usedns);
+                        if let Some(w) = warn {
+                            if !self.warnings.contains(&w) {
+                                self.warnings.push(w);
+                            }
+                        }
+                        ips.into_iter().map(Some).collect()
+                    }
+                }
+            };
+            let data = fail_rc.borrow().clone();
+            for id in ids {
+                out.push(Failure {
+                    regex_index: idx,
+                    id,
+                    time: date,
+                    data: data.clone(),
+                });
+            }
+            if !self.opts.check_all_regex {
+                break;
+            }
+        }
+        out
+    }
+
+    /// Merges a failure with the cached data of its multi-line id
+    /// (fail2ban: `_mergeFailure`; the cached dict is shared, as in Python).
+    fn merge_failure(
+        &mut self,
+        mlfid: &str,
+        groups: Groups,
+        matched: &[TupleLine],
+    ) -> Rc<RefCell<FailData>> {
+        let mut fail = FailData {
+            groups,
+            ..FailData::default()
+        };
+        let cached = self
+            .mlfid_cache
+            .iter()
+            .find(|(k, _)| k == mlfid)
+            .map(|(_, v)| v.clone());
+        let mut nf: u8 = 0;
+        if fail.truthy("mlfgained") {
+            nf |= 8 | 1;
+            if !fail.truthy("nofail") {
+                let g = fail.get("mlfgained").clone();
+                fail.groups.insert("nofail".into(), g);
+            }
+        } else if fail.truthy("nofail") {
+            nf |= 1;
+        }
+        if fail.pop_truthy("mlfforget") {
+            nf |= 2;
+        }
+        let users;
+        let rc = match cached {
+            Some(rc) => {
+                {
+                    let mut c = rc.borrow_mut();
+                    users = c.update_users(fail.text("user").map(str::to_string));
+                    if c.pop_truthy("nofail") {
+                        nf |= 4;
+                    }
+                    if c.pop_truthy("mlfgained") {
+                        nf |= 4;
+                    }
+                    if nf & 8 != 0 {
+                        c.mlfpending = false;
+                    }
+                    if nf & 4 == 0 && !c.mlfpending {
+                        c.matches = None;
+                    }
+                    for (k, v) in fail.groups {
+                        if v != GroupValue::None {
+                            c.groups.insert(k, v);
+                        }
+                    }
+                }
+                if nf & 2 != 0 {
+                    self.mlfid_cache.retain(|(k, _)| k != mlfid);
+                }
+                rc
+            }
+            None => {
+                if nf & 2 == 0 {
+                    users = fail.update_users(fail.text("user").map(str::to_string));
+                    let rc = Rc::new(RefCell::new(fail));
+                    self.mlfid_cache.push_back((mlfid.to_string(), rc.clone()));
+                    if self.mlfid_cache.len() > MLFID_CACHE_MAX {
+                        self.mlfid_cache.pop_front();
+                    }
+                    rc
+                } else {
+                    users = None;
+                    Rc::new(RefCell::new(fail))
+                }
+            }
+        };
+        {
+            let mut f = rc.borrow_mut();
+            let pending = std::mem::take(&mut f.mlfpending);
+            if pending || users.as_ref().is_some_and(|u| u.len() > 1) {
+                f.groups.remove("nofail");
+                f.groups.remove("mlfgained");
+                nf &= !(8 | 1);
+            }
+            if nf & 1 == 0 {
+                let mut m = f.nofail_matches.take().unwrap_or_default();
+                m.extend(f.matches.clone().unwrap_or_default());
+                if nf & 8 == 0 {
+                    m.extend_from_slice(matched);
+                }
+                f.matches = Some(m);
+            } else if nf & 3 == 1 {
+                let mut m = f.nofail_matches.take().unwrap_or_default();
+                m.extend_from_slice(matched);
+                f.nofail_matches = Some(m);
+            }
+        }
+        rc
+    }
+}
+
+/// The text the regexes see for a line (without its date).
+pub fn line_without_date(t: &TupleLine) -> String {
+    tuple_text(t)
+}
