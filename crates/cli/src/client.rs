@@ -55,14 +55,61 @@ fn code(ok: bool) -> i32 {
     }
 }
 
-/// The configuration stream `start`/`reload` send.
-///
-/// The reader is ironban-config's (issue #2); until it lands this says so.
-pub fn config_stream(_confdir: &Path, _jail: Option<&str>) -> Result<Vec<Value>, String> {
-    Err(
-        "the configuration reader (ironban-config read_stream) is not available in this build"
-            .into(),
-    )
+/// Global options of the stream (`set <option> <value>` without a jail).
+const GLOBAL_OPTIONS: &[&str] = &[
+    "syslogsocket",
+    "loglevel",
+    "logtarget",
+    "allowipv6",
+    "dbfile",
+    "dbmaxmatches",
+    "dbpurgeage",
+    "thread",
+];
+
+/// The configuration stream `start`/`reload` send, read by ironban-config as
+/// fail2ban-client's `readConfig` does; with `jail`, only the global settings
+/// and that jail's commands. Warnings and errors met while reading go to
+/// stderr in fail2ban's format.
+pub fn config_stream(confdir: &Path, jail: Option<&str>) -> Result<Vec<Value>, String> {
+    let stream = ironban_config::read_stream_with(confdir, false).map_err(|e| e.to_string())?;
+    let pid = std::process::id();
+    for m in stream
+        .log
+        .iter()
+        .filter(|m| m.level >= ironban_config::Level::Warning)
+    {
+        eprintln!("{:<23.23} [{pid}]: {:<7} {}", m.logger, m.level.name(), m.msg);
+    }
+    if !stream.ok {
+        return Err("no jail could be read".into());
+    }
+    let keep = |cmd: &Vec<Value>| -> bool {
+        let Some(jail) = jail else { return true };
+        let first = cmd.first().and_then(Value::as_str);
+        let second = cmd.get(1).and_then(Value::as_str);
+        match (first, second) {
+            (Some("set"), Some(o)) if GLOBAL_OPTIONS.contains(&o) => true,
+            (_, Some(j)) => j == jail,
+            _ => false,
+        }
+    };
+    let cmds: Vec<Value> = stream
+        .commands
+        .into_iter()
+        .filter(keep)
+        .map(Value::List)
+        .collect();
+    if let Some(j) = jail {
+        let found = cmds.iter().any(|c| {
+            matches!(c, Value::List(l) if l.first().and_then(Value::as_str) == Some("add")
+                && l.get(1).and_then(Value::as_str) == Some(j))
+        });
+        if !found {
+            return Err(format!("Jail {} is not enabled or not found", Value::str(j).repr()));
+        }
+    }
+    Ok(cmds)
 }
 
 pub struct Client {
