@@ -24,7 +24,8 @@
 //! - (e) side by side: Debian's real `fail2ban-server` and ironban's get the
 //!   same stream and the same list of commands (good and bad ones); every
 //!   reply must decode to the same repr, except for the few commands whose
-//!   answer changed between fail2ban 1.0.2 and 1.1.2 (listed, and skipped).
+//!   answer changed between fail2ban 1.0.2 and 1.1.2 (listed, and skipped),
+//!   and with 1.0.2's longer IPv6 `<HOST>` pattern written as 1.1.2's.
 
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -813,6 +814,9 @@ fn side_by_side(t: &mut Tally, tmp: &Path, golden: &[Value]) {
             skipped += 1;
             continue;
         }
+        // fail2ban 1.1 shortened the IPv6 part of `<HOST>` (`|::){1,7}` became
+        // `|:){1,7}`, see golden/failregex-expanded); ironban expands as 1.1.2.
+        let a = a.replace(r"|::){1,7}", r"|:){1,7}");
         t.check(a == b, || format!("(e) {text}: fail2ban {a} ironban {b}"));
     }
     println!(

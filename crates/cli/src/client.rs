@@ -79,7 +79,12 @@ pub fn config_stream(confdir: &Path, jail: Option<&str>) -> Result<Vec<Value>, S
         .iter()
         .filter(|m| m.level >= ironban_config::Level::Warning)
     {
-        eprintln!("{:<23.23} [{pid}]: {:<7} {}", m.logger, m.level.name(), m.msg);
+        eprintln!(
+            "{:<23.23} [{pid}]: {:<7} {}",
+            m.logger,
+            m.level.name(),
+            m.msg
+        );
     }
     if !stream.ok {
         return Err("no jail could be read".into());
@@ -106,7 +111,10 @@ pub fn config_stream(confdir: &Path, jail: Option<&str>) -> Result<Vec<Value>, S
                 && l.get(1).and_then(Value::as_str) == Some(j))
         });
         if !found {
-            return Err(format!("Jail {} is not enabled or not found", Value::str(j).repr()));
+            return Err(format!(
+                "Jail {} is not enabled or not found",
+                Value::str(j).repr()
+            ));
         }
     }
     Ok(cmds)

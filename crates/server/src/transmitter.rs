@@ -14,6 +14,7 @@ use crate::server::{Server, FAIL2BAN_VERSION};
 
 mod ban;
 mod get;
+mod regex;
 mod set;
 mod status;
 

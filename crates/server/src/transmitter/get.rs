@@ -80,9 +80,14 @@ pub fn get(srv: &Server, cmd: &[Value]) -> Answer {
         "ignoreip" => j.ignoreip_list(),
         "ignorecommand" => Obj::from(j.ignorecommand.clone()),
         "ignorecache" => Obj::from(j.ignorecache.clone()),
-        "prefregex" => Obj::Str(j.prefregex.clone().unwrap_or_default()),
-        "failregex" => Obj::strs(j.failregex.iter().cloned()),
-        "ignoreregex" => Obj::strs(j.ignoreregex.iter().cloned()),
+        "prefregex" => Obj::Str(
+            j.prefregex
+                .as_ref()
+                .map(|p| p.1.clone())
+                .unwrap_or_default(),
+        ),
+        "failregex" => Obj::strs(j.failregex.iter().map(|r| r.1.clone())),
+        "ignoreregex" => Obj::strs(j.ignoreregex.iter().map(|r| r.1.clone())),
         "usedns" => Obj::Str(j.usedns.clone()),
         "findtime" => Obj::from(j.findtime.clone()),
         "datepattern" => Obj::from(j.datepattern.clone()),

@@ -249,8 +249,18 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
         "prefregex" => {
             let v = text(arg(cmd, 2)?);
             let j = srv.jail_mut(name)?;
-            j.prefregex = if v.is_empty() { None } else { Some(v) };
-            Ok(q(Obj::Str(j.prefregex.clone().unwrap_or_default())))
+            j.prefregex = if v.is_empty() {
+                None
+            } else {
+                let e = super::regex::expand(j, &v, super::regex::Kind::Pref, &log)?;
+                Some((v, e))
+            };
+            let shown = j
+                .prefregex
+                .as_ref()
+                .map(|p| p.1.clone())
+                .unwrap_or_default();
+            Ok(q(Obj::Str(shown)))
         }
         "addfailregex" | "addignoreregex" => {
             let v = arg(cmd, 2)?;
@@ -259,16 +269,30 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
                 _ => vec![text(v)],
             };
             let j = srv.jail_mut(name)?;
-            let list = if opt == "addfailregex" {
-                &mut j.failregex
-            } else {
-                &mut j.ignoreregex
+            let kind = || {
+                if opt == "addfailregex" {
+                    super::regex::Kind::Fail
+                } else {
+                    super::regex::Kind::Ignore
+                }
             };
-            list.extend(items);
+            for raw in items {
+                let e = super::regex::expand(j, &raw, kind(), &log)?;
+                if opt == "addfailregex" {
+                    j.failregex.push((raw, e));
+                } else {
+                    j.ignoreregex.push((raw, e));
+                }
+            }
             if multiple {
                 return Ok(Obj::Bool(true));
             }
-            Ok(q(Obj::strs(list.iter().cloned())))
+            let list = if opt == "addfailregex" {
+                &j.failregex
+            } else {
+                &j.ignoreregex
+            };
+            Ok(q(Obj::strs(list.iter().map(|r| r.1.clone()))))
         }
         "delfailregex" | "delignoreregex" => {
             let idx = py_int(arg(cmd, 2)?)?;
@@ -288,7 +312,7 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
                     &format!("Cannot remove regular expression. Index {idx} is not valid"),
                 );
             }
-            Ok(q(Obj::strs(list.iter().cloned())))
+            Ok(q(Obj::strs(list.iter().map(|r| r.1.clone()))))
         }
         "usedns" => {
             let v = arg(cmd, 2)?;
