@@ -208,9 +208,7 @@ fn bad_input(t: &mut Tally) {
     };
     let f2b = Path::new("/usr/bin/fail2ban-client");
     if !f2b.is_file() {
-        t.check(false, || {
-            "bad-input: real fail2ban-client is missing (apt-get install fail2ban)".into()
-        });
+        t.check(false, || "bad-input: real fail2ban-client is missing (apt-get install fail2ban)".into());
         return;
     }
     let mut dirs: Vec<PathBuf> = fs::read_dir(&fixtures)
@@ -220,23 +218,15 @@ fn bad_input(t: &mut Tally) {
         .collect();
     dirs.sort();
     for dir in dirs {
-        let case = dir
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
+        let case = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
         let ours = run_dump(&ironban, &["client"], &dir);
         let theirs = run_dump(f2b, &[], &dir);
         let (Some((orc, oout, oerr)), Some((frc, fout, _))) = (ours, theirs) else {
-            t.check(false, || {
-                format!("bad-input/{case}: could not run both programs")
-            });
+            t.check(false, || format!("bad-input/{case}: could not run both programs"));
             continue;
         };
         if oerr.contains("panicked") {
-            t.check(false, || {
-                format!("bad-input/{case}: ironban panicked: {oerr}")
-            });
+            t.check(false, || format!("bad-input/{case}: ironban panicked: {oerr}"));
             continue;
         }
         if case == "missing-include" {
