@@ -70,12 +70,12 @@ pub struct Jail {
     pub logencoding: String,
     /// `addjournalmatch` groups.
     pub journalmatch: Vec<Vec<String>>,
-    /// `prefregex` as given.
-    pub prefregex: Option<String>,
-    /// `failregex` list as given.
-    pub failregex: Vec<String>,
-    /// `ignoreregex` list as given.
-    pub ignoreregex: Vec<String>,
+    /// `prefregex` as given and as expanded.
+    pub prefregex: Option<(String, String)>,
+    /// `failregex` list, each as given and as expanded.
+    pub failregex: Vec<(String, String)>,
+    /// `ignoreregex` list, each as given and as expanded.
+    pub ignoreregex: Vec<(String, String)>,
     /// `usedns`.
     pub usedns: String,
     /// `findtime` in seconds.

@@ -1,4 +1,5 @@
 use super::*;
+use crate::protocol::PyException;
 
 #[test]
 fn reads_ping_with_float() {
@@ -19,7 +20,10 @@ fn refuses_code() {
     let evil = b"\x80\x02cposix\nsystem\nq\x00X\x04\x00\x00\x00trueq\x01\x85q\x02Rq\x03.";
     assert!(matches!(loads(evil), Err(PickleError::Forbidden { .. })));
     // Even in reply mode an unknown class is refused, not imported.
-    assert!(matches!(loads_reply(evil), Err(PickleError::UnknownClass(_))));
+    assert!(matches!(
+        loads_reply(evil),
+        Err(PickleError::UnknownClass(_))
+    ));
     let stack = b"\x80\x04\x8c\x02os\x94\x8c\x06system\x94\x93\x94.";
     assert!(matches!(loads(stack), Err(PickleError::Forbidden { .. })));
 }
