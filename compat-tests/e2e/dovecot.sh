@@ -60,6 +60,7 @@ resolve_server "$SERVER_KIND" "$IRONBAN_BIN" || abort "preflight" "server under 
 [ -d "$CONFDIR/filter.d" ] && [ -d "$CONFDIR/action.d" ] || abort "preflight" "$CONFDIR has no filter.d/action.d"
 say "server command: ${SERVER_CMD[*]}"
 
+HOST_FW_BEFORE=$(host_fw_digest)
 make_work
 MAILLOG=$WORK/maillog
 TAG=$$
@@ -236,5 +237,7 @@ f=$(mail_matching '\[Fail2Ban\] dovecot: stopped' 10)
 say "    mails in the sink: $(grep -h '^Subject:' "$WORK"/mail/*.eml 2>/dev/null | sed 's/^Subject: //' | paste -sd'|')"
 check $([ -n "$f" ]; echo $?) "sink holds the '[Fail2Ban] dovecot: stopped' mail" "${f:+$(grep -m1 '^Subject:' "$f")}"
 
+HOST_FW_AFTER=$(host_fw_digest)
+check $([ "$HOST_FW_BEFORE" = "$HOST_FW_AFTER" ]; echo $?) "host's own firewall untouched" "digest $HOST_FW_BEFORE before, $HOST_FW_AFTER after"
 [ -n "$MAILLOG_OUT" ] && cp "$MAILLOG" "$MAILLOG_OUT"
 summary

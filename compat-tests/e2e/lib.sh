@@ -226,3 +226,9 @@ stop_server() {
 in_srv() { ip netns exec "$NS_SRV" "$@"; }
 in_att() { ip netns exec "$NS_ATT" "$@"; }
 in_ok() { ip netns exec "$NS_OK" "$@"; }
+
+# Digest of the host's own firewall (read only): the rig must leave it as found.
+host_fw_digest() {
+    { iptables-save 2>/dev/null | grep -v '^#'; ip6tables-save 2>/dev/null | grep -v '^#'
+      command -v nft >/dev/null && nft list ruleset 2>/dev/null; } | sha256sum | cut -c1-16
+}
