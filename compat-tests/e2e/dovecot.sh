@@ -99,14 +99,7 @@ check $([ $rc = 0 ] && [ -n "$f" ]; echo $?) "sendmail (msmtp) delivers to the s
 
 step "server under test: $SERVER_KIND"
 CONF=$WORK/conf
-mkdir -p "$CONF"
-cp -a "$CONFDIR"/. "$CONF"/
-# Only the page's jail runs: drop the copy's other enabled jails and locals.
-rm -rf "$CONF/jail.d" "$CONF/fail2ban.d" "$CONF/jail.local" "$CONF/fail2ban.local"
-mkdir -p "$CONF/jail.d" "$CONF/fail2ban.d"
-sed -e "s|@WORK@|$WORK|g" "$E2E_DIR/templates/fail2ban.local.in" >"$CONF/fail2ban.local"
-sed -e "s|@MAILLOG@|$MAILLOG|g" -e "s|@BANTIME@|$BANTIME|g" -e "s|@BANACTION@|$BANACTION|g" \
-    "$E2E_DIR/templates/jail-dovecot.local.in" >"$CONF/jail.local"
+build_confdir "$CONF" "$CONFDIR" "$MAILLOG"
 say "jail.local:"; sed 's/^/    /' "$CONF/jail.local"
 if start_server "$CONF" dovecot; then
     pass "server starts with the page's jail, answers the real fail2ban-client" "ready in ${SERVER_READY_SECS}s"
@@ -147,23 +140,6 @@ check $([ "$how" = "$want_how" ]; echo $?) "attacker's next connect to 110 fails
 in_att $PY "$E2E_DIR/py/attacker.py" probe --server "$SRV_ADDR" --ports 143 >"$WORK/probe-143.out" 2>&1
 check $([ "$(result_of "$WORK/probe-143.out" 143)" = refused ]; echo $?) "attacker's connect to 143 fails" \
     "$(grep '^port' "$WORK/probe-143.out")"
-
-# Where the firewall holds the address, per banaction.
-fw_has_ban() { # ADDR -> 0 if the rule/set element naming ADDR is in place
-    if [ "$BANACTION" = iptables-multiport ]; then
-        in_srv iptables -w -S 2>/dev/null | grep -Eq -- "^-A f2b-dovecot -s $1/32 -j (REJECT|DROP)"
-    else
-        in_srv nft list set inet f2b-table addr-set-dovecot 2>/dev/null | grep -Eq "elements = \{.*\b$1\b"
-    fi
-}
-fw_show() {
-    if [ "$BANACTION" = iptables-multiport ]; then in_srv iptables -w -S 2>&1; else in_srv nft list ruleset 2>&1; fi
-}
-fw_chain_present() {
-    if [ "$BANACTION" = iptables-multiport ]; then in_srv iptables -w -S 2>/dev/null | grep -q -- '-N f2b-dovecot'
-    else in_srv nft list ruleset 2>/dev/null | grep -q 'addr-set-dovecot'; fi
-}
-fw_name() { if [ "$BANACTION" = iptables-multiport ]; then echo "iptables -S: chain f2b-dovecot"; else echo "nft list ruleset: inet f2b-table set addr-set-dovecot"; fi; }
 
 step "firewall in $NS_SRV"
 fw_show | sed 's/^/    /'

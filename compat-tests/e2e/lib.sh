@@ -198,7 +198,16 @@ start_server() { # CONFDIR JAIL
     SERVER_PID=$LAST_PID
     for n in $(seq 300); do
         kill -0 "$SERVER_PID" 2>/dev/null || { SERVER_READY_SECS=""; return 1; }
-        if client status "$2" >/dev/null 2>&1; then SERVER_READY_SECS=$(secs_since "$t0"); return 0; fi
+        if client status "$2" >/dev/null 2>&1; then
+            SERVER_READY_SECS=$(secs_since "$t0")
+            # The jail is added before the rest of the config stream is applied
+            # (a filter that fails to compile fails later): it must still be
+            # there, in a live server, a second on.
+            sleep 1
+            kill -0 "$SERVER_PID" 2>/dev/null && client status "$2" >/dev/null 2>&1 && return 0
+            SERVER_READY_SECS=""
+            return 1
+        fi
         sleep 0.1
     done
     SERVER_READY_SECS=""
@@ -231,4 +240,37 @@ in_ok() { ip netns exec "$NS_OK" "$@"; }
 host_fw_digest() {
     { iptables-save 2>/dev/null | grep -v '^#'; ip6tables-save 2>/dev/null | grep -v '^#'
       command -v nft >/dev/null && nft list ruleset 2>/dev/null; } | sha256sum | cut -c1-16
+}
+
+# --- the jail's firewall inside the server namespace (BANACTION) ----------
+# Where the firewall holds the address, per banaction.
+fw_has_ban() { # ADDR -> 0 if the rule/set element naming ADDR is in place
+    if [ "$BANACTION" = iptables-multiport ]; then
+        in_srv iptables -w -S 2>/dev/null | grep -Eq -- "^-A f2b-dovecot -s $1/32 -j (REJECT|DROP)"
+    else
+        in_srv nft list set inet f2b-table addr-set-dovecot 2>/dev/null | grep -Eq "elements = \{.*\b$1\b"
+    fi
+}
+fw_show() {
+    if [ "$BANACTION" = iptables-multiport ]; then in_srv iptables -w -S 2>&1; else in_srv nft list ruleset 2>&1; fi
+}
+fw_chain_present() {
+    if [ "$BANACTION" = iptables-multiport ]; then in_srv iptables -w -S 2>/dev/null | grep -q -- '-N f2b-dovecot'
+    else in_srv nft list ruleset 2>/dev/null | grep -q 'addr-set-dovecot'; fi
+}
+fw_name() { if [ "$BANACTION" = iptables-multiport ]; then echo "iptables -S: chain f2b-dovecot"; else echo "nft list ruleset: inet f2b-table set addr-set-dovecot"; fi; }
+
+# --- the server's config dir ----------------------------------------------------
+# A copy of SRC (bundled config/ or /etc/fail2ban) in which only the page's
+# jail runs: the copy's jail.d/, fail2ban.d/ and *.local are dropped (Debian's
+# jail.d enables sshd), fail2ban.local keeps socket/pid/log/db in WORK, and
+# jail.local is the page's jail (BANTIME, BANACTION, logpath MAILLOG).
+build_confdir() { # DEST SRC MAILLOG
+    mkdir -p "$1"
+    cp -a "$2"/. "$1"/
+    rm -rf "$1/jail.d" "$1/fail2ban.d" "$1/jail.local" "$1/fail2ban.local"
+    mkdir -p "$1/jail.d" "$1/fail2ban.d"
+    sed -e "s|@WORK@|$WORK|g" "$E2E_DIR/templates/fail2ban.local.in" >"$1/fail2ban.local"
+    sed -e "s|@MAILLOG@|$3|g" -e "s|@BANTIME@|$BANTIME|g" -e "s|@BANACTION@|$BANACTION|g" \
+        "$E2E_DIR/templates/jail-dovecot.local.in" >"$1/jail.local"
 }

@@ -16,6 +16,8 @@ that the shell scripts parse.
   probe --server IP --ports 110,143 [--bind ADDR]   one connect per port
   login --server IP --bind ADDR --proto pop3|imap --user U --password P
   wait-open --server IP --ports 110,143 [--timeout S]
+  wait-blocked --server IP --port 110 --since EPOCH [--timeout S]
+      connects every 20 ms until refused/timed out; reports seconds since EPOCH
 """
 import argparse
 import socket
@@ -223,10 +225,26 @@ def cmd_wait_open(a):
     return 0
 
 
+def cmd_wait_blocked(a):
+    deadline = time.monotonic() + a.timeout
+    while time.monotonic() < deadline:
+        s, dt, outcome = connect(a.server, a.port, a.bind, timeout=1.0)
+        if s is None:
+            after = time.time() - a.since
+            print("port %d: %s %.3fs after the mark" % (a.port, outcome, after), flush=True)
+            print("RESULT blocked=%s after=%.3f" % (outcome, after), flush=True)
+            return 0
+        s.close()
+        time.sleep(0.02)
+    print("port %d: still open after %.1fs" % (a.port, a.timeout), flush=True)
+    print("RESULT blocked=no after=none", flush=True)
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
-    for name in ("attack", "probe", "login", "wait-open"):
+    for name in ("attack", "probe", "login", "wait-open", "wait-blocked"):
         sp = sub.add_parser(name)
         sp.add_argument("--server", required=True)
         sp.add_argument("--bind")
@@ -245,9 +263,13 @@ def main():
     sp.add_argument("--password", required=True)
     sub.choices["wait-open"].add_argument("--ports", default="110,143")
     sub.choices["wait-open"].add_argument("--timeout", type=float, default=20.0)
+    sp = sub.choices["wait-blocked"]
+    sp.add_argument("--port", type=int, default=110)
+    sp.add_argument("--since", type=float, required=True)
+    sp.add_argument("--timeout", type=float, default=30.0)
     a = p.parse_args()
     return {"attack": cmd_attack, "probe": cmd_probe, "login": cmd_login,
-            "wait-open": cmd_wait_open}[a.cmd](a)
+            "wait-open": cmd_wait_open, "wait-blocked": cmd_wait_blocked}[a.cmd](a)
 
 
 if __name__ == "__main__":
