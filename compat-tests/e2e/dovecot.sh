@@ -7,7 +7,7 @@
 #
 #   compat-tests/e2e/dovecot.sh --server fail2ban|ironban [--ironban-bin PATH]
 #       [--confdir DIR] [--bantime N] [--banaction iptables-multiport|nftables-multiport]
-#       [--keep] [--maillog-out FILE]
+#       [--blocktype DROP|drop] [--keep] [--maillog-out FILE]
 #
 # Prints PASS/FAIL per check with a figure, ends with
 # "e2e_dovecot: N passed, N failed"; exit 0 only if all passed. See README.md.
@@ -19,6 +19,7 @@ IRONBAN_BIN=""
 CONFDIR=""
 BANTIME=-10
 BANACTION=iptables-multiport
+BLOCKTYPE=""
 MAILLOG_OUT=""
 BLOCK_TIMEOUT=30
 SERVER_STARTS=0
@@ -31,6 +32,7 @@ while [ $# -gt 0 ]; do
         --confdir) CONFDIR=$2; shift 2 ;;
         --bantime) BANTIME=$2; shift 2 ;;
         --banaction) BANACTION=$2; shift 2 ;;
+        --blocktype) BLOCKTYPE=$2; shift 2 ;;
         --maillog-out) MAILLOG_OUT=$2; shift 2 ;;
         --block-timeout) BLOCK_TIMEOUT=$2; shift 2 ;;
         --keep) KEEP=1; shift ;;
@@ -51,7 +53,7 @@ summary() {
 }
 abort() { fail "$1" "$2"; summary; exit 1; }
 
-say "e2e_dovecot: server=$SERVER_KIND confdir=$CONFDIR banaction=$BANACTION bantime=$BANTIME"
+say "e2e_dovecot: server=$SERVER_KIND confdir=$CONFDIR banaction=$BANACTION${BLOCKTYPE:+ blocktype=$BLOCKTYPE} bantime=$BANTIME"
 [ "$(id -u)" = 0 ] || abort "preflight" "needs root: network namespaces and iptables inside them"
 PKGS=(dovecot-pop3d dovecot-imapd msmtp-mta iproute2 iptables)
 [ "$BANACTION" = nftables-multiport ] && PKGS+=(nftables)
@@ -134,11 +136,12 @@ how=$(result_of "$WORK/attack.out" blocked_how)
 check $([ "$ok" = 10 ] && [ "$lines" = 10 ] && [ "$early" = 0 ]; echo $?) \
     "10 failed logins (1 IMAP + 9 POP3) each logged, none blocked before the 10th" \
     "$ok connected, $lines failure lines, early block at attempt ${early:-?}"
-want_how=refused
-check $([ "$how" = "$want_how" ]; echo $?) "attacker's next connect to 110 fails (REJECT)" \
+# REJECT (the actions' default) refuses; DROP (the page's) lets the connect time out.
+want_how=refused; case "$BLOCKTYPE" in DROP|drop) want_how=timeout ;; esac
+check $([ "$how" = "$want_how" ]; echo $?) "attacker's next connect to 110 fails (${BLOCKTYPE:-REJECT})" \
     "$(if [ "$how" = none ]; then echo "still open ${BLOCK_TIMEOUT}s after the 10th failure line"; else echo "$how ${after}s after the 10th failure line was written"; fi)"
 in_att $PY "$E2E_DIR/py/attacker.py" probe --server "$SRV_ADDR" --ports 143 >"$WORK/probe-143.out" 2>&1
-check $([ "$(result_of "$WORK/probe-143.out" 143)" = refused ]; echo $?) "attacker's connect to 143 fails" \
+check $([ "$(result_of "$WORK/probe-143.out" 143)" = "$want_how" ]; echo $?) "attacker's connect to 143 fails" \
     "$(grep '^port' "$WORK/probe-143.out")"
 
 step "firewall in $NS_SRV"
@@ -183,7 +186,7 @@ sed 's/^/    /' "$WORK/status-2.out"
 grep -q "Banned IP list:.*\b$ATT_ADDR\b" "$WORK/status-2.out"; listed=$?
 in_att $PY "$E2E_DIR/py/attacker.py" probe --server "$SRV_ADDR" --ports 110,143 >"$WORK/probe-restart.out" 2>&1
 r110=$(result_of "$WORK/probe-restart.out" 110); r143=$(result_of "$WORK/probe-restart.out" 143)
-check $([ $restored = 0 ] && [ $listed = 0 ] && [ "$r110" = refused ] && [ "$r143" = refused ]; echo $?) \
+check $([ $restored = 0 ] && [ $listed = 0 ] && [ "$r110" = "$want_how" ] && [ "$r143" = "$want_how" ]; echo $?) \
     "ban on $ATT_ADDR survives the restart (bantime $BANTIME)" \
     "firewall: $([ $restored = 0 ] && echo "back ${rsecs}s after ready" || echo "absent after ${rsecs}s"), status lists it: $([ $listed = 0 ] && echo yes || echo no), 110 $r110, 143 $r143"
 grep -E "Restore Ban|Ban $ATT_ADDR|Unban $ATT_ADDR|Ignore $ATT_ADDR" "$WORK/server.log" 2>/dev/null | sed 's/^/    server.log: /'

@@ -271,6 +271,8 @@ build_confdir() { # DEST SRC MAILLOG
     rm -rf "$1/jail.d" "$1/fail2ban.d" "$1/jail.local" "$1/fail2ban.local"
     mkdir -p "$1/jail.d" "$1/fail2ban.d"
     sed -e "s|@WORK@|$WORK|g" "$E2E_DIR/templates/fail2ban.local.in" >"$1/fail2ban.local"
-    sed -e "s|@MAILLOG@|$3|g" -e "s|@BANTIME@|$BANTIME|g" -e "s|@BANACTION@|$BANACTION|g" \
+    local extra=""
+    [ -n "${BLOCKTYPE:-}" ] && extra=", blocktype=$BLOCKTYPE"
+    sed -e "s|@MAILLOG@|$3|g" -e "s|@BANTIME@|$BANTIME|g" -e "s|@BANACTION@|$BANACTION|g" -e "s|@ACTION_EXTRA@|$extra|g" \
         "$E2E_DIR/templates/jail-dovecot.local.in" >"$1/jail.local"
 }

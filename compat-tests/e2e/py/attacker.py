@@ -160,9 +160,12 @@ def cmd_attack(a):
         start = last_line_at if last_line_at is not None else time.time()
         deadline = time.monotonic() + a.block_timeout
         while time.monotonic() < deadline:
+            # Stamp the attempt's start: a DROP shows only after the 1 s
+            # timeout, but the rule was already there when the SYN left.
+            tried = time.time()
             s, dt, outcome = connect(a.server, a.probe_port, a.bind, timeout=1.0)
             if s is None:
-                blocked_after, how = "%.3f" % (time.time() - start), outcome
+                blocked_after, how = "%.3f" % (tried - start), outcome
                 break
             s.close()
             time.sleep(0.02)
@@ -228,9 +231,10 @@ def cmd_wait_open(a):
 def cmd_wait_blocked(a):
     deadline = time.monotonic() + a.timeout
     while time.monotonic() < deadline:
+        tried = time.time()
         s, dt, outcome = connect(a.server, a.port, a.bind, timeout=1.0)
         if s is None:
-            after = time.time() - a.since
+            after = tried - a.since
             print("port %d: %s %.3fs after the mark" % (a.port, outcome, after), flush=True)
             print("RESULT blocked=%s after=%.3f" % (outcome, after), flush=True)
             return 0
