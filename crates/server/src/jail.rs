@@ -100,8 +100,8 @@ pub struct Jail {
     pub bans: Vec<Ban>,
     /// Bans ever made.
     pub ban_total: i64,
-    /// Failures currently counted.
-    pub fail_current: i64,
+    /// Failures currently counted, per failure id, with their retry count.
+    pub fails: Vec<(String, i64)>,
     /// Failures ever counted.
     pub fail_total: i64,
 }
@@ -136,7 +136,7 @@ impl Jail {
             actions: Vec::new(),
             bans: Vec::new(),
             ban_total: 0,
-            fail_current: 0,
+            fails: Vec::new(),
             fail_total: 0,
         }
     }
@@ -215,6 +215,23 @@ impl Jail {
         Ok(())
     }
 
+    /// Counts `count` failures of `ip` (fail2ban's `FailManager.addFailure`):
+    /// the retry count it reached.
+    pub fn add_failure(&mut self, ip: &str, count: i64) -> i64 {
+        self.fail_total += 1;
+        match self.fails.iter_mut().find(|(i, _)| i == ip) {
+            Some((_, retry)) => {
+                *retry += count;
+                *retry
+            }
+            None => {
+                let retry = count.max(1);
+                self.fails.push((ip.to_string(), retry));
+                retry
+            }
+        }
+    }
+
     /// Whether `ip` is currently banned.
     pub fn is_banned(&self, ip: &str) -> bool {
         self.bans.iter().any(|b| b.ip == ip)
@@ -265,7 +282,7 @@ impl Jail {
     /// `status <jail> [flavor]`: the Filter part.
     pub fn filter_status(&self) -> Obj {
         let mut v = vec![
-            pair("Currently failed", Obj::Int(self.fail_current)),
+            pair("Currently failed", Obj::Int(self.fails.len() as i64)),
             pair("Total failed", Obj::Int(self.fail_total)),
         ];
         if self.is_journal() {

@@ -385,14 +385,20 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
             if quiet {
                 return Ok(Obj::None);
             }
-            let count = (cmd.len() - 3).max(1) as i64;
+            let count = (cmd.len() - 3) as i64;
             let now = mytime::now();
             let j = srv.jail_mut(name)?;
-            j.fail_current += 1;
-            j.fail_total += count;
-            log.info("filter", &format!("[{}] Attempt {ip}", j.name));
-            if count >= j.maxretry && j.ban(&ip, now) {
-                log.notice("actions", &format!("[{}] Ban {ip}", j.name));
+            log.info(
+                "filter",
+                &format!("[{}] Attempt {ip} - {}", j.name, mytime::time2str(now)),
+            );
+            let retry = j.add_failure(&ip, count.max(1));
+            if retry >= j.maxretry {
+                // performBan: the failures leave the fail list for the ban.
+                j.fails.retain(|(i, _)| *i != ip);
+                if j.ban(&ip, now) {
+                    log.notice("actions", &format!("[{}] Ban {ip}", j.name));
+                }
             }
             Ok(Obj::Int(1))
         }
