@@ -4,12 +4,10 @@ use ironban_config::Value;
 
 use super::{arg, as_bool, is, py_int, seconds, text, Answer};
 use crate::jail::ActionConf;
-use crate::log::{str2level, Logger};
+use crate::log::str2level;
 use crate::mytime;
 use crate::protocol::{Obj, PyException};
 use crate::server::Server;
-use ironban_filter::datedetector::DateDetector;
-use ironban_filter::datetemplate::Kind as TemplateKind;
 
 /// Methods of a fail2ban action: `set <jail> action <act> <method> [json]`
 /// calls them rather than setting a property.
@@ -344,7 +342,7 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
         }
         "datepattern" => {
             let v = arg(cmd, 2)?;
-            let dp = date_pattern(v, &log)?;
+            let dp = super::regex::date_pattern(v, &log)?;
             srv.jail_mut(name)?.datepattern = dp.clone();
             Ok(q(Obj::from(dp)))
         }
@@ -547,59 +545,6 @@ fn parse_ignorecache(v: &str) -> Result<Value, PyException> {
         Some(k) => Value::List(vec![k, count, time]),
         None => Value::None,
     })
-}
-
-/// Builds the date detector for `set datepattern v` with ironban-filter and
-/// returns what `get datepattern` answers: `(None, 'Default Detectors')` when
-/// the default templates are in use, else the first template's pattern (for
-/// a `%`-pattern) and name; logs the templates as fail2ban 1.1.2 does.
-///
-/// # Errors
-/// `ValueError` for a pattern the date detector refuses.
-fn date_pattern(v: &Value, log: &Logger) -> Result<Value, PyException> {
-    let s = match v {
-        Value::None => return Ok(Value::None),
-        other => text(other),
-    };
-    let mut dd = DateDetector::new();
-    for line in s.split('\n').map(str::trim).filter(|l| !l.is_empty()) {
-        let before = dd.templates().len();
-        dd.append_template(line)
-            .map_err(|e| PyException::value_error(e.to_string()))?;
-        let added = &dd.templates()[before..];
-        if line.eq_ignore_ascii_case("{^LN-BEG}") {
-            log.info(
-                "datedetector",
-                // fail2ban counts every template the detector then holds.
-                &format!(
-                    "  default filtered date pattern: {} template(s)",
-                    dd.templates().len()
-                ),
-            );
-        } else if let [one] = added {
-            let pattern = match &one.template.kind {
-                TemplateKind::Pattern(p) => p.as_str(),
-                _ => "",
-            };
-            log.info(
-                "datedetector",
-                &format!("  date pattern `{pattern}`: `{}`", one.template.name),
-            );
-        }
-    }
-    let t = dd.templates();
-    if t.is_empty() || t.len() > 2 {
-        return Ok(Value::Tuple(vec![
-            Value::None,
-            Value::str("Default Detectors"),
-        ]));
-    }
-    let first = &t[0].template;
-    let pattern = match &first.kind {
-        TemplateKind::Pattern(p) => Value::Str(p.clone()),
-        _ => Value::None,
-    };
-    Ok(Value::Tuple(vec![pattern, Value::Str(first.name.clone())]))
 }
 
 fn known_encoding(e: &str) -> bool {
