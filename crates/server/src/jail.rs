@@ -23,24 +23,30 @@ pub struct ActionConf {
     pub props: Vec<(String, Value)>,
 }
 
-/// One ban: the IP, when it started and how long it lasts (-1: forever).
+/// One ban: the IP, when it started and, if the ticket carries its own, how
+/// long it lasts. A ban without its own time follows the jail's current
+/// `bantime`, as fail2ban's `BanTicket.getBanTime(default)` does.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ban {
     /// The banned address (or id) as text.
     pub ip: String,
     /// Unix time the ban started.
     pub time: f64,
-    /// Ban length in seconds at ban time; -1 is permanent.
-    pub bantime: i64,
+    /// The ticket's own ban time (-1: forever), if any.
+    pub bantime: Option<i64>,
 }
 
 impl Ban {
+    /// Ban time in effect given the jail's `bantime`.
+    pub fn bantime(&self, jail_bantime: i64) -> i64 {
+        self.bantime.unwrap_or(jail_bantime)
+    }
+
     /// End of the ban, as fail2ban's `getEndOfBanTime`.
-    pub fn end(&self) -> f64 {
-        if self.bantime == -1 {
-            0x7FFF_FFFF_FFFF_i64 as f64
-        } else {
-            self.time + self.bantime as f64
+    pub fn end(&self, jail_bantime: i64) -> f64 {
+        match self.bantime(jail_bantime) {
+            -1 => 0x7FFF_FFFF_FFFF_i64 as f64,
+            bt => self.time + bt as f64,
         }
     }
 }
@@ -245,7 +251,7 @@ impl Jail {
         self.bans.push(Ban {
             ip: ip.to_string(),
             time: now,
-            bantime: self.bantime,
+            bantime: None,
         });
         self.ban_total += 1;
         true
@@ -270,7 +276,7 @@ impl Jail {
     /// Bans sorted by end of ban (stable), as `get banip` lists them.
     pub fn bans_by_end(&self) -> Vec<&Ban> {
         let mut v: Vec<&Ban> = self.bans.iter().collect();
-        v.sort_by(|a, b| a.end().total_cmp(&b.end()));
+        v.sort_by(|a, b| a.end(self.bantime).total_cmp(&b.end(self.bantime)));
         v
     }
 
