@@ -141,6 +141,54 @@ pub fn time2str(t: f64) -> String {
     )
 }
 
+/// `MyTime.seconds2str`: a duration as fail2ban logs it (`1h`, `2d 7h 15m`,
+/// `59m 50s`), at most three groups, rounded as fail2ban rounds.
+pub fn seconds2str(sec: f64) -> String {
+    let mut r = String::new();
+    let join = |parts: Vec<(i64, &str)>| {
+        parts
+            .into_iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, u)| format!("{n}{u}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    if sec >= 31_536_000.0 {
+        let s = (sec / 86400.0).round() as i64;
+        let (y, s) = (s / 365, s % 365);
+        let (w, d) = if s >= 7 { (s / 7, s % 7) } else { (0, s) };
+        return join(vec![(y, "y"), (w, "w"), (d, "d")]);
+    }
+    if sec >= 604_800.0 {
+        let s = (sec / 3600.0).round() as i64;
+        let (w, s) = (s / 168, s % 168);
+        let (d, h) = if s >= 24 { (s / 24, s % 24) } else { (0, s) };
+        return join(vec![(w, "w"), (d, "d"), (h, "h")]);
+    }
+    if sec >= 86_400.0 {
+        let s = (sec / 60.0).round() as i64;
+        let (d, s) = (s / 1440, s % 1440);
+        let (h, m) = if s >= 60 { (s / 60, s % 60) } else { (0, s) };
+        return join(vec![(d, "d"), (h, "h"), (m, "m")]);
+    }
+    if sec >= 3595.0 {
+        let s = (sec / 10.0).round() as i64;
+        let (h, s) = (s / 360, s % 360);
+        let m = if s >= 6 { s / 6 } else { 0 };
+        return join(vec![(h, "h"), (m, "m")]);
+    }
+    let s = sec as i64;
+    if s >= 60 {
+        r.push_str(&format!("{}m ", s / 60));
+    }
+    if s % 60 != 0 {
+        r.push_str(&format!("{}s ", s % 60));
+    } else if s == 0 {
+        r.push_str("0 ");
+    }
+    r.trim_end().to_string()
+}
+
 /// Now, as a Unix time with fractions.
 pub fn now() -> f64 {
     std::time::SystemTime::now()

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use ironban_config::Value;
 
-use crate::jail::Jail;
+use crate::database::Database;
+use crate::jail::runtime::SharedDb;
+use crate::jail::{Jail, JailHandle};
 use crate::log::Logger;
 use crate::protocol::{Obj, PyException};
 
@@ -41,6 +43,8 @@ pub struct Server {
     pub reload_state: Option<Vec<(String, bool)>>,
     /// `stop` was received: reply, then shut down.
     pub quit_requested: bool,
+    /// The open database, once a jail started with `dbfile` set.
+    pub db: Option<SharedDb>,
 }
 
 impl Server {
@@ -59,6 +63,52 @@ impl Server {
             stacksize: 0,
             reload_state: None,
             quit_requested: false,
+            db: None,
+        }
+    }
+
+    /// The database, opened on first use (fail2ban opens it at `set
+    /// dbfile`; the jails use it from their start on).
+    pub fn database(&mut self) -> Option<SharedDb> {
+        if self.db.is_none() {
+            let path = self.dbfile.clone()?;
+            match Database::open(&path) {
+                Ok(mut db) => {
+                    for n in std::mem::take(&mut db.notes) {
+                        self.log.info("database", &n);
+                    }
+                    self.log.info(
+                        "database",
+                        &format!("Connected to fail2ban persistent database '{path}'"),
+                    );
+                    match &self.dbpurgeage {
+                        Value::Int(a) => db.purge_age = *a,
+                        Value::Float(a) => db.purge_age = *a as i64,
+                        _ => {}
+                    }
+                    db.max_matches = self.dbmaxmatches.max(0) as usize;
+                    self.db = Some(std::sync::Arc::new(std::sync::Mutex::new(db)));
+                }
+                Err(e) => {
+                    self.log.error("database", &e.to_string());
+                    return None;
+                }
+            }
+        }
+        self.db.clone()
+    }
+
+    /// Starts the engine of jail `name` (filter, actions, log following,
+    /// restored bans).
+    pub fn start_runtime(&mut self, name: &str) {
+        if self.jails.iter().any(|j| j.name == name && j.runtime.is_some()) {
+            return;
+        }
+        let db = self.database();
+        let log = self.log.clone();
+        if let Some(j) = self.jails.iter_mut().find(|j| j.name == name) {
+            let h = JailHandle::start(j, db, log);
+            j.runtime = Some(h);
         }
     }
 
@@ -154,6 +204,9 @@ impl Server {
         if let Some(i) = self.jails.iter().position(|j| j.name == name) {
             let jail = self.jails.remove(i);
             stop_filter_and_actions(&self.log, &jail);
+            if let Some(h) = &jail.runtime {
+                h.stop();
+            }
             if jail.started {
                 self.log.info("jail", &format!("Jail '{name}' stopped"));
             }
@@ -168,6 +221,9 @@ impl Server {
         let jails = std::mem::take(&mut self.jails);
         for j in &jails {
             stop_filter_and_actions(&self.log, j);
+            if let Some(h) = &j.runtime {
+                h.stop();
+            }
         }
         for j in jails.iter().filter(|j| j.started) {
             self.log.info("jail", &format!("Jail '{}' stopped", j.name));
@@ -181,6 +237,10 @@ impl Server {
             if jail.is_some_and(|n| n != j.name) {
                 continue;
             }
+            if let Some(h) = &j.runtime {
+                cnt += h.unban_all();
+                continue;
+            }
             flush_bans(&self.log, j, true);
             cnt += j.bans.len() as i64;
             j.bans.clear();
@@ -192,7 +252,7 @@ impl Server {
     /// thread's `__checkUnBan`); returns how many.
     pub fn unban_expired(&mut self, now: f64) -> usize {
         let mut n = 0;
-        for j in self.jails.iter_mut() {
+        for j in self.jails.iter_mut().filter(|j| j.runtime.is_none()) {
             let jb = j.bantime;
             let expired: Vec<String> = j
                 .bans
@@ -251,7 +311,8 @@ fn flush_bans(log: &Logger, jail: &Jail, always: bool) {
     }
 }
 
-/// What a stopping jail logs: its log files removed, its bans flushed.
+/// What a stopping jail logs: its log files removed, its bans flushed
+/// (a running jail's engine flushes and logs its own bans).
 fn stop_filter_and_actions(log: &Logger, jail: &Jail) {
     for (p, _) in &jail.logpaths {
         log.info(
@@ -259,12 +320,14 @@ fn stop_filter_and_actions(log: &Logger, jail: &Jail) {
             &format!("Removed logfile: {}", Value::str(p).repr()),
         );
     }
-    flush_bans(log, jail, true);
+    if jail.runtime.is_none() {
+        flush_bans(log, jail, true);
+    }
 }
 
 /// The keyword options of a backend spec, `systemd[journalflags=1]` →
 /// `{'journalflags': '1'}`, as fail2ban logs them.
-fn backend_kwargs(backend: &str) -> Value {
+pub(crate) fn backend_kwargs(backend: &str) -> Value {
     let inner = match (backend.find('['), backend.ends_with(']')) {
         (Some(i), true) => &backend[i + 1..backend.len() - 1],
         _ => "",

@@ -461,6 +461,35 @@ impl Database {
         Ok(())
     }
 
+    /// The stored position of a journal (`getJournalPos`): the time of the
+    /// last entry read (fail2ban keeps it in `lastfilepos`) and, in
+    /// `firstlinemd5`, what ironban writes there: the entry's cursor.
+    pub fn journal_pos(&self, jail: &str, name: &str) -> Result<Option<(f64, Option<String>)>, DbError> {
+        self.conn
+            .query_row(
+                "SELECT lastfilepos, firstlinemd5 FROM logs WHERE jail=?1 AND path=?2",
+                params![jail, name],
+                |r| {
+                    let pos: Option<f64> = r.get(0)?;
+                    Ok((pos.unwrap_or(0.0), r.get::<_, Option<String>>(1)?))
+                },
+            )
+            .optional()
+            .map_err(self.err("reading journal position"))
+    }
+
+    /// Stores a journal position: the entry time and its cursor
+    /// (`updateJournal`).
+    pub fn update_journal(&self, jail: &str, name: &str, time: f64, cursor: &str) -> Result<(), DbError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO logs(jail, path, firstlinemd5, lastfilepos) VALUES(?1, ?2, ?3, ?4)",
+                params![jail, name, cursor, time],
+            )
+            .map(|_| ())
+            .map_err(self.err("updating journal position"))
+    }
+
     /// Records a ban in the history and as the address's current ban
     /// (`addBan`). `data` is the ticket data as JSON text; its `matches`
     /// are cut to the last `max_matches` here.

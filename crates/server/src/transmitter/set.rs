@@ -343,7 +343,12 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
         "datepattern" => {
             let v = arg(cmd, 2)?;
             let dp = super::regex::date_pattern(v, &log)?;
-            srv.jail_mut(name)?.datepattern = dp.clone();
+            let j = srv.jail_mut(name)?;
+            j.datepattern = dp.clone();
+            j.datepattern_raw = match v {
+                Value::None => None,
+                other => Some(text(other)),
+            };
             Ok(q(Obj::from(dp)))
         }
         "logtimezone" => {
@@ -388,6 +393,10 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
             let count = (cmd.len() - 3) as i64;
             let now = mytime::now();
             let j = srv.jail_mut(name)?;
+            if let Some(h) = &j.runtime {
+                h.attempt(ip, cmd[3..].iter().map(text).collect());
+                return Ok(Obj::Int(1));
+            }
             log.info(
                 "filter",
                 &format!("[{}] Attempt {ip} - {}", j.name, mytime::time2str(now)),
@@ -431,6 +440,9 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
         "banip" => {
             let now = mytime::now();
             let j = srv.jail_mut(name)?;
+            if let Some(h) = &j.runtime {
+                return Ok(Obj::Int(h.ban(cmd[2..].iter().map(text).collect())));
+            }
             let mut cnt = 0;
             for ip in &cmd[2..] {
                 let ip = text(ip);
