@@ -498,6 +498,7 @@ fn replay(sock: &Path, raw: &[u8], n_replies: usize) -> Vec<Vec<u8>> {
     let mut chunk = [0u8; 65536];
     while out.len() < n_replies {
         match s.read(&mut chunk) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Ok(0) | Err(_) => break,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
