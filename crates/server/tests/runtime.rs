@@ -171,3 +171,113 @@ fn sigkill_during_a_ban_storm_loses_and_doubles_nothing() {
         N - restored
     );
 }
+
+/// Export-format entries: `n` sshd failures of `ip`, `ago` seconds back.
+fn journal_export(ip: &str, n: usize, ago: u64, seq0: usize) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as u64;
+    let mut s = String::new();
+    for i in 0..n {
+        let t = now - ago * 1_000_000 + i as u64 * 1000;
+        s.push_str(&format!(
+            "__CURSOR=s=1;i={}\n__REALTIME_TIMESTAMP={t}\n__MONOTONIC_TIMESTAMP={}\n\
+             _BOOT_ID=0123456789abcdef0123456789abcdef\n_HOSTNAME=srv\n\
+             SYSLOG_IDENTIFIER=sshd\n_PID=123\n_SYSTEMD_UNIT=ssh.service\n\
+             MESSAGE=Failed password for root from {ip} port 22 ssh2\n\n",
+            seq0 + i,
+            1_000_000 + seq0 + i
+        ));
+    }
+    s
+}
+
+fn write_journal(path: &std::path::Path, export: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new("/lib/systemd/systemd-journal-remote")
+        .arg(format!("--output={}", path.display()))
+        .arg("--split-mode=none")
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("systemd-journal-remote (Debian: apt-get install systemd-journal-remote)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(export.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+fn configure_journal(c: &Child2, d: &std::path::Path) {
+    let db = d.join("f2b.sqlite3");
+    c.send(&["set", "dbfile", db.to_str().unwrap()]);
+    let backend = format!("systemd[journalfiles=\"{}/*.journal\"]", d.display());
+    c.send(&["add", "j", &backend]);
+    c.send(&["set", "j", "addjournalmatch", "_SYSTEMD_UNIT=ssh.service"]);
+    c.send(&["set", "j", "addfailregex", r"Failed password for \S+ from <HOST>"]);
+    c.send(&["set", "j", "maxretry", "3"]);
+    c.send(&["set", "j", "findtime", "600"]);
+    c.send(&["set", "j", "bantime", "3600"]);
+    c.send(&["set", "j", "addaction", "rec"]);
+    let props: Vec<ironban_config::Value> = recording_action(d)
+        .into_iter()
+        .map(|(k, v)| {
+            ironban_config::Value::List(vec![
+                ironban_config::Value::str(&k),
+                ironban_config::Value::str(&v),
+            ])
+        })
+        .collect();
+    c.send_values(&[
+        ironban_config::Value::str("multi-set"),
+        ironban_config::Value::str("j"),
+        ironban_config::Value::str("action"),
+        ironban_config::Value::str("rec"),
+        ironban_config::Value::List(props),
+    ]);
+    c.send(&["start", "j"]);
+}
+
+/// backend = systemd on journal files: bans from the journal, and after a
+/// restart resumes after the stored cursor (nothing read twice, nothing
+/// missed).
+#[cfg(feature = "systemd")]
+#[test]
+fn journal_jail_bans_and_resumes_after_its_cursor() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_journal(&d.join("a.journal"), &journal_export("192.0.2.21", 3, 120, 1));
+    let c = Child2::start(d, CHILD);
+    configure_journal(&c, d);
+    assert!(
+        wait_for(Duration::from_secs(10), || c.banned("j") == ["192.0.2.21"]),
+        "{}",
+        c.log_text()
+    );
+    let st = c.send(&["status", "j"]).repr();
+    assert!(st.contains("('Journal matches', ['_SYSTEMD_UNIT=ssh.service'])"), "{st}");
+    c.stop();
+    // New entries while the server is down, in a second file.
+    write_journal(&d.join("b.journal"), &journal_export("192.0.2.22", 3, 10, 100));
+    let c = Child2::start(d, CHILD);
+    configure_journal(&c, d);
+    assert!(
+        wait_for(Duration::from_secs(10), || c.banned("j")
+            == ["192.0.2.21", "192.0.2.22"]),
+        "{}",
+        c.log_text()
+    );
+    std::thread::sleep(Duration::from_millis(1000));
+    let log = c.log_text();
+    c.stop();
+    assert!(log.contains("NOTICE  [j] Restore Ban 192.0.2.21"), "{log}");
+    assert_eq!(log.matches("Found 192.0.2.21").count(), 3, "{log}");
+    assert_eq!(log.matches("Found 192.0.2.22").count(), 3, "{log}");
+    let bans = count(&calls(d), "ban ");
+    assert_eq!(bans.get("192.0.2.21"), Some(&2));
+    assert_eq!(bans.get("192.0.2.22"), Some(&1));
+}
