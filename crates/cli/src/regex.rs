@@ -8,6 +8,7 @@
 //! lines are kept only as far as they will be printed. `--json` prints the
 //! same facts as one JSON object.
 
+mod journal;
 mod opts;
 mod report;
 
@@ -313,10 +314,6 @@ impl Run {
     fn start(&mut self, out: &mut impl Write) -> i32 {
         let args = self.opts.args.clone();
         let (log, regex) = (&args[0], &args[1]);
-        if log.starts_with("systemd-journal") {
-            let _ = writeln!(out, "Error: systemd library not found. Exiting...");
-            return EXIT_ERROR;
-        }
         if let Err(e) = self.read_regex(regex, true, out) {
             let _ = writeln!(out, "ERROR: {e}");
             return EXIT_ERROR;
@@ -351,7 +348,33 @@ impl Run {
         };
         let path = Path::new(log);
         let t0 = Instant::now();
-        if path.is_file() {
+        if !path.is_file() && log.starts_with("systemd-journal") {
+            let m: Vec<String> = self
+                .opts
+                .journalmatch
+                .as_deref()
+                .map(|m| m.split_whitespace().map(String::from).collect())
+                .unwrap_or_default();
+            let entries = match journal::entries(log, &m) {
+                Ok(e) => e,
+                Err(e) => {
+                    let _ = writeln!(out, "ERROR: {e}");
+                    return EXIT_ERROR;
+                }
+            };
+            self.say(out, "Use         systemd journal".to_string());
+            self.say(out, format!("Use         encoding : {encoding}"));
+            if !m.is_empty() {
+                self.say(out, format!("Use    journal match : {}", m.join(" ")));
+            }
+            if self.text {
+                let _ = writeln!(out);
+            }
+            self.report.journal = true;
+            for (line, t) in entries {
+                self.process_line_at(&mut filter, &line, Some(t), out);
+            }
+        } else if path.is_file() {
             let file = match File::open(path) {
                 Ok(f) => f,
                 Err(e) => {
@@ -463,6 +486,17 @@ impl Run {
 
     /// One log line (fail2ban-regex: `process` + `testRegex`).
     fn process_line(&mut self, filter: &mut Filter, line: &str, out: &mut impl Write) {
+        self.process_line_at(filter, line, None, out)
+    }
+
+    /// A line, with its time when the source knows it (journal entries).
+    fn process_line_at(
+        &mut self,
+        filter: &mut Filter,
+        line: &str,
+        date: Option<f64>,
+        out: &mut impl Write,
+    ) {
         let line = line.trim_end_matches(['\r', '\n']);
         if line.starts_with('#') || line.is_empty() {
             return;
@@ -474,7 +508,10 @@ impl Run {
             Vec::new()
         };
         let full = org.len() >= maxlines;
-        let found = filter.process_line(line);
+        let found = match date {
+            Some(d) => filter.process_tuple((String::new(), String::new(), line.to_string()), d),
+            None => filter.process_line(line),
+        };
         let info = filter.last_line_info().clone();
         if let Some(fmt) = self.opts.out.clone() {
             let ret: Vec<_> = found

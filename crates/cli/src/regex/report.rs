@@ -49,6 +49,9 @@ pub struct Report {
     pub elapsed: f64,
     /// `-L` or 20: lists longer than this are not printed.
     pub print_max: usize,
+    /// Lines came from the journal with their own times: no date
+    /// detector ran (fail2ban sets none), so no date statistics.
+    pub journal: bool,
 }
 
 fn pprint_list(out: &mut impl Write, l: &[String], header: Option<&str>) {
@@ -83,6 +86,7 @@ impl Report {
             lines: LineStats::default(),
             elapsed: 0.0,
             print_max,
+            journal: false,
         }
     }
 
@@ -144,7 +148,7 @@ impl Report {
         }
         self.print_regexes(out, "Failregex", &self.failregex, opts.verbose);
         self.print_regexes(out, "Ignoreregex", &self.ignoreregex, opts.verbose);
-        if let Some(dd) = filter.date_detector() {
+        if let Some(dd) = filter.date_detector().filter(|_| !self.journal) {
             let _ = writeln!(out, "\nDate template hits:");
             let mut rows = Vec::new();
             for t in dd.templates() {
