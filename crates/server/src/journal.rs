@@ -148,7 +148,10 @@ pub fn entry_time(fields: &BTreeMap<String, Vec<u8>>, realtime_usec: u64) -> f64
 /// # Errors
 /// The journal cannot be opened or read, a match is malformed, or this
 /// build has no journal support.
-pub fn read_all(opts: &JournalOptions, journalmatch: &[String]) -> Result<Vec<JournalLine>, JournalError> {
+pub fn read_all(
+    opts: &JournalOptions,
+    journalmatch: &[String],
+) -> Result<Vec<JournalLine>, JournalError> {
     #[cfg(feature = "systemd")]
     {
         let mut r = JournalReader::open(opts)?;

@@ -101,7 +101,11 @@ impl Server {
     /// Starts the engine of jail `name` (filter, actions, log following,
     /// restored bans).
     pub fn start_runtime(&mut self, name: &str) {
-        if self.jails.iter().any(|j| j.name == name && j.runtime.is_some()) {
+        if self
+            .jails
+            .iter()
+            .any(|j| j.name == name && j.runtime.is_some())
+        {
             return;
         }
         let db = self.database();

@@ -49,7 +49,9 @@ fn bans_from_the_log_and_unbans_after_bantime() {
     assert!(st.contains("('Total failed', 4)"), "{st}");
     assert!(st.contains("('Currently banned', 1)"), "{st}");
     // bantime 2 s: the ban ends on its own.
-    assert!(wait_for(Duration::from_secs(8), || c.banned("t").is_empty()));
+    assert!(wait_for(Duration::from_secs(8), || c
+        .banned("t")
+        .is_empty()));
     assert!(firewall(d).is_empty());
     let log = c.log_text();
     assert!(log.contains("NOTICE  [t] Ban 192.0.2.7"), "{log}");
@@ -58,7 +60,10 @@ fn bans_from_the_log_and_unbans_after_bantime() {
     // banip / unbanip through the same path.
     assert_eq!(c.send(&["set", "t", "banip", "198.51.100.1"]), Obj::Int(1));
     assert_eq!(firewall(d), ["198.51.100.1"]);
-    assert_eq!(c.send(&["set", "t", "unbanip", "198.51.100.1"]), Obj::Int(1));
+    assert_eq!(
+        c.send(&["set", "t", "unbanip", "198.51.100.1"]),
+        Obj::Int(1)
+    );
     assert!(firewall(d).is_empty());
     c.stop();
     let calls = calls(d);
@@ -80,13 +85,22 @@ fn restart_restores_bans_from_the_database_once() {
     assert!(wait_for(Duration::from_secs(10), || c.banned("t").len() == 2));
     // Debian's real client reads the live status.
     let out = std::process::Command::new("/usr/bin/python3")
-        .args(["/usr/bin/fail2ban-client", "-s", c.sock.to_str().unwrap(), "status", "t"])
+        .args([
+            "/usr/bin/fail2ban-client",
+            "-s",
+            c.sock.to_str().unwrap(),
+            "status",
+            "t",
+        ])
         .output()
         .expect("Debian's fail2ban-client");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("Currently banned:\t2"), "{text}");
-    assert!(text.contains("Banned IP list:\t203.0.113.5 203.0.113.6"), "{text}");
+    assert!(
+        text.contains("Banned IP list:\t203.0.113.5 203.0.113.6"),
+        "{text}"
+    );
     c.stop();
     assert!(firewall(d).is_empty(), "stop flushes the firewall");
 
@@ -104,7 +118,11 @@ fn restart_restores_bans_from_the_database_once() {
     c.stop();
     let calls = calls(d);
     let bans = count(&calls, "ban ");
-    assert_eq!(bans.get("203.0.113.5"), Some(&2), "once per server run: {calls:?}");
+    assert_eq!(
+        bans.get("203.0.113.5"),
+        Some(&2),
+        "once per server run: {calls:?}"
+    );
     assert!(!calls.iter().any(|l| l.starts_with("DOUBLE")), "{calls:?}");
 }
 
@@ -128,7 +146,9 @@ fn sigkill_during_a_ban_storm_loses_and_doubles_nothing() {
     }
     append(&logf, &text);
     // Kill once a good part, but not all, of the bans went through.
-    let partial = wait_for(Duration::from_secs(60), || count(&calls(d), "ban ").len() >= N / 4);
+    let partial = wait_for(Duration::from_secs(60), || {
+        count(&calls(d), "ban ").len() >= N / 4
+    });
     assert!(partial, "no bans before the kill");
     c.kill();
     let before_kill = count(&calls(d), "ban ").len();
@@ -153,15 +173,23 @@ fn sigkill_during_a_ban_storm_loses_and_doubles_nothing() {
     let after: Vec<String> = all[start_line..].to_vec();
     let per_ip = count(&after, "ban ");
     let doubled: Vec<_> = per_ip.iter().filter(|(_, n)| **n != 1).collect();
-    assert!(doubled.is_empty(), "banned more than once after restart: {doubled:?}");
-    assert!(!all.iter().any(|l| l.starts_with("DOUBLE")), "firewall doubles");
+    assert!(
+        doubled.is_empty(),
+        "banned more than once after restart: {doubled:?}"
+    );
+    assert!(
+        !all.iter().any(|l| l.starts_with("DOUBLE")),
+        "firewall doubles"
+    );
     let conn = rusqlite::Connection::open(d.join("f2b.sqlite3")).unwrap();
     let ok: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(ok, "ok");
     let bips: i64 = conn
-        .query_row("SELECT count(*) FROM bips WHERE jail='storm'", [], |r| r.get(0))
+        .query_row("SELECT count(*) FROM bips WHERE jail='storm'", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     assert_eq!(bips as usize, N);
     eprintln!(
@@ -218,7 +246,12 @@ fn configure_journal(c: &Child2, d: &std::path::Path) {
     let backend = format!("systemd[journalfiles=\"{}/*.journal\"]", d.display());
     c.send(&["add", "j", &backend]);
     c.send(&["set", "j", "addjournalmatch", "_SYSTEMD_UNIT=ssh.service"]);
-    c.send(&["set", "j", "addfailregex", r"Failed password for \S+ from <HOST>"]);
+    c.send(&[
+        "set",
+        "j",
+        "addfailregex",
+        r"Failed password for \S+ from <HOST>",
+    ]);
     c.send(&["set", "j", "maxretry", "3"]);
     c.send(&["set", "j", "findtime", "600"]);
     c.send(&["set", "j", "bantime", "3600"]);
@@ -250,7 +283,10 @@ fn configure_journal(c: &Child2, d: &std::path::Path) {
 fn journal_jail_bans_and_resumes_after_its_cursor() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    write_journal(&d.join("a.journal"), &journal_export("192.0.2.21", 3, 120, 1));
+    write_journal(
+        &d.join("a.journal"),
+        &journal_export("192.0.2.21", 3, 120, 1),
+    );
     let c = Child2::start(d, CHILD);
     configure_journal(&c, d);
     assert!(
@@ -259,10 +295,16 @@ fn journal_jail_bans_and_resumes_after_its_cursor() {
         c.log_text()
     );
     let st = c.send(&["status", "j"]).repr();
-    assert!(st.contains("('Journal matches', ['_SYSTEMD_UNIT=ssh.service'])"), "{st}");
+    assert!(
+        st.contains("('Journal matches', ['_SYSTEMD_UNIT=ssh.service'])"),
+        "{st}"
+    );
     c.stop();
     // New entries while the server is down, in a second file.
-    write_journal(&d.join("b.journal"), &journal_export("192.0.2.22", 3, 10, 100));
+    write_journal(
+        &d.join("b.journal"),
+        &journal_export("192.0.2.22", 3, 10, 100),
+    );
     let c = Child2::start(d, CHILD);
     configure_journal(&c, d);
     assert!(

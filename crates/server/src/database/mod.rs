@@ -464,7 +464,11 @@ impl Database {
     /// The stored position of a journal (`getJournalPos`): the time of the
     /// last entry read (fail2ban keeps it in `lastfilepos`) and, in
     /// `firstlinemd5`, what ironban writes there: the entry's cursor.
-    pub fn journal_pos(&self, jail: &str, name: &str) -> Result<Option<(f64, Option<String>)>, DbError> {
+    pub fn journal_pos(
+        &self,
+        jail: &str,
+        name: &str,
+    ) -> Result<Option<(f64, Option<String>)>, DbError> {
         self.conn
             .query_row(
                 "SELECT lastfilepos, firstlinemd5 FROM logs WHERE jail=?1 AND path=?2",
@@ -480,7 +484,13 @@ impl Database {
 
     /// Stores a journal position: the entry time and its cursor
     /// (`updateJournal`).
-    pub fn update_journal(&self, jail: &str, name: &str, time: f64, cursor: &str) -> Result<(), DbError> {
+    pub fn update_journal(
+        &self,
+        jail: &str,
+        name: &str,
+        time: f64,
+        cursor: &str,
+    ) -> Result<(), DbError> {
         self.conn
             .execute(
                 "INSERT OR REPLACE INTO logs(jail, path, firstlinemd5, lastfilepos) VALUES(?1, ?2, ?3, ?4)",

@@ -152,8 +152,10 @@ impl Engine {
         match Filter::new(opts) {
             Ok(f) => Some(f),
             Err(e) => {
-                self.log
-                    .error("filter", &format!("[{}] cannot build the filter: {e}", c.name));
+                self.log.error(
+                    "filter",
+                    &format!("[{}] cannot build the filter: {e}", c.name),
+                );
                 None
             }
         }
@@ -238,7 +240,11 @@ impl Engine {
         self.conf = c;
     }
 
-    fn db<T>(&self, what: &str, f: impl FnOnce(&Database) -> Result<T, crate::database::DbError>) -> Option<T> {
+    fn db<T>(
+        &self,
+        what: &str,
+        f: impl FnOnce(&Database) -> Result<T, crate::database::DbError>,
+    ) -> Option<T> {
         let db = self.db.as_ref()?;
         let guard = match db.lock() {
             Ok(g) => g,
@@ -351,7 +357,11 @@ impl Engine {
                 at_end,
             } => {
                 let op = *self.in_operation.get(&path).unwrap_or(&false)
-                    || self.conf.logpaths.iter().any(|(p, tail)| *tail && PathBuf::from(p) == path);
+                    || self
+                        .conf
+                        .logpaths
+                        .iter()
+                        .any(|(p, tail)| *tail && path == std::path::Path::new(p));
                 for l in lines {
                     let line = String::from_utf8_lossy(&l);
                     self.process_line(&line, None, op);
@@ -486,9 +496,14 @@ impl Engine {
     fn found(&mut self, ticket: Ticket, now: f64) {
         let id = ticket.id.clone();
         let name = self.conf.name.clone();
-        if let Some(src) = self.ignore.is_ignored(&id, Some(&ticket), now, &mut self.env) {
-            self.log
-                .info("filter", &format!("[{name}] Ignore {id} by {}", src.as_str()));
+        if let Some(src) = self
+            .ignore
+            .is_ignored(&id, Some(&ticket), now, &mut self.env)
+        {
+            self.log.info(
+                "filter",
+                &format!("[{name}] Ignore {id} by {}", src.as_str()),
+            );
             return;
         }
         self.log.info(
@@ -601,7 +616,10 @@ impl Engine {
             };
             self.log.notice(
                 "observer",
-                &format!("[{name}] Increase Ban {id} ({} # {dur} -> {end})", t.bancount),
+                &format!(
+                    "[{name}] Increase Ban {id} ({} # {dur} -> {end})",
+                    t.bancount
+                ),
             );
             let ev = self.actions.prolong(id, &mut self.exec, now);
             self.log_events(&ev);
@@ -694,7 +712,9 @@ impl Engine {
         for (path, (pos, hash)) in std::mem::take(&mut self.pending_pos) {
             let p = path.to_string_lossy().into_owned();
             let md5 = (!hash.is_empty()).then_some(hash.as_str());
-            self.db("updating log position", |d| d.update_log(&name, &p, pos, md5));
+            self.db("updating log position", |d| {
+                d.update_log(&name, &p, pos, md5)
+            });
         }
         if let Some((time, cursor)) = self.pending_journal.take() {
             self.db("updating journal position", |d| {
@@ -734,10 +754,7 @@ impl Engine {
             match e {
                 Event::Ban { id, restored } => self.log.notice(
                     "actions",
-                    &format!(
-                        "[{j}] {}Ban {id}",
-                        if *restored { "Restore " } else { "" }
-                    ),
+                    &format!("[{j}] {}Ban {id}", if *restored { "Restore " } else { "" }),
                 ),
                 Event::AlreadyBanned { id, seconds } => {
                     let lvl = if *seconds < 3.0 {

@@ -63,7 +63,13 @@ impl Feeder {
         f
     }
 
-    fn start_files(&mut self, jail: &Jail, db: Option<&SharedDb>, tx: SyncSender<Msg>, log: Arc<Logger>) {
+    fn start_files(
+        &mut self,
+        jail: &Jail,
+        db: Option<&SharedDb>,
+        tx: SyncSender<Msg>,
+        log: Arc<Logger>,
+    ) {
         let mut containers = Vec::new();
         for (path, tail) in &jail.logpaths {
             let p = PathBuf::from(path);
@@ -127,7 +133,13 @@ impl Feeder {
         }
     }
 
-    fn start_journal(&mut self, jail: &Jail, db: Option<&SharedDb>, tx: SyncSender<Msg>, log: Arc<Logger>) {
+    fn start_journal(
+        &mut self,
+        jail: &Jail,
+        db: Option<&SharedDb>,
+        tx: SyncSender<Msg>,
+        log: Arc<Logger>,
+    ) {
         let opts = journal_options(&jail.backend);
         let mut matches: Vec<String> = Vec::new();
         for (i, g) in jail.journalmatch.iter().enumerate() {
@@ -286,9 +298,7 @@ fn journal_loop(
     }
     let since = mytime::now() - findtime;
     let seek = match &saved {
-        Some((t, Some(cursor))) if *t >= since && !cursor.is_empty() => {
-            r.seek_after_cursor(cursor)
-        }
+        Some((t, Some(cursor))) if *t >= since && !cursor.is_empty() => r.seek_after_cursor(cursor),
         Some((t, _)) => r.seek_time(t.max(since)),
         None => r.seek_time(since),
     };
@@ -323,7 +333,13 @@ fn journal_loop(
         }
         if !batch.is_empty() || (at_end && !told_end) {
             told_end |= at_end;
-            if tx.send(Msg::Journal { lines: batch, at_end }).is_err() {
+            if tx
+                .send(Msg::Journal {
+                    lines: batch,
+                    at_end,
+                })
+                .is_err()
+            {
                 return;
             }
         }

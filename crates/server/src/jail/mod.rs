@@ -17,8 +17,8 @@ pub mod engine;
 pub mod follow;
 pub mod runtime;
 
-pub use runtime::JailHandle;
 use crate::protocol::{Obj, PyException};
+pub use runtime::JailHandle;
 
 /// An action as configured: its name and properties in the order set.
 #[derive(Debug, Clone, PartialEq)]

@@ -178,7 +178,14 @@ pub fn recording_action(dir: &Path) -> Vec<(String, String)> {
 
 /// Configures jail `jail` on `logpath` with the recording action, a
 /// `<epoch> auth failure from <HOST>` filter and a database.
-pub fn configure(c: &Child2, dir: &Path, jail: &str, logpath: &Path, bantime: &str, maxretry: &str) {
+pub fn configure(
+    c: &Child2,
+    dir: &Path,
+    jail: &str,
+    logpath: &Path,
+    bantime: &str,
+    maxretry: &str,
+) {
     let db = dir.join("f2b.sqlite3");
     c.send(&["set", "dbfile", db.to_str().unwrap()]);
     c.send(&["add", jail, "polling"]);
@@ -209,7 +216,9 @@ pub fn fail_lines(ip: &str, n: usize) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    (0..n).map(|_| format!("{now} auth failure from {ip}\n")).collect()
+    (0..n)
+        .map(|_| format!("{now} auth failure from {ip}\n"))
+        .collect()
 }
 
 /// Appends text to a file.
