@@ -7,6 +7,8 @@
 //! which is what restores bans at start and feeds `bantime.increment`).
 //!
 //! Differences from fail2ban, on purpose:
+//! - the rollback journal is on disk (`journal_mode = TRUNCATE`), not in
+//!   memory, so a crash in the middle of a commit cannot corrupt the file;
 //! - every negative bantime is permanent (fail2ban 1.x: only `-1`), so the
 //!   purge never deletes a row with `bantime < 0`;
 //! - a file from a newer schema is left untouched and refused with an error
@@ -174,9 +176,14 @@ impl Database {
         // backup) should delay us, not lose a ban.
         conn.busy_timeout(Duration::from_secs(5))
             .map_err(sql("setting busy timeout"))?;
+        // fail2ban keeps its rollback journal in memory: a process killed in
+        // the middle of a commit can then leave a corrupt file. A journal on
+        // disk (TRUNCATE: no file creation per commit) makes a SIGKILL
+        // harmless; synchronous stays OFF, as fail2ban, so only a power loss
+        // could still cost the last commits.
         conn.execute_batch(
             "PRAGMA foreign_keys = ON; PRAGMA synchronous = OFF; \
-             PRAGMA journal_mode = MEMORY; PRAGMA temp_store = MEMORY;",
+             PRAGMA journal_mode = TRUNCATE; PRAGMA temp_store = MEMORY;",
         )
         .map_err(sql("setting pragmas"))?;
         let mut db = Database {
