@@ -64,6 +64,7 @@ pub async fn run(
         .lock()
         .map(|s| s.log.clone())
         .map_err(|_| Error::Poisoned)?;
+    crate::log::bridge(log.clone());
     // As fail2ban's Server.start, before the socket exists.
     log.info("server", &"-".repeat(50));
     log.info(

@@ -235,14 +235,9 @@ impl Engine {
                 Event::Flush { action } => self
                     .log
                     .notice("actions", &format!("[{j}] Flush ticket(s) with {action}")),
-                Event::ActionFailed {
-                    what,
-                    action,
-                    error,
-                } => self.log.error(
-                    "actions",
-                    &format!("Failed to execute {what} jail '{j}' action '{action}': {error}"),
-                ),
+                // ironban-action logs the failure itself (through the
+                // `log` bridge into this log).
+                Event::ActionFailed { .. } => {}
             }
         }
     }
