@@ -323,3 +323,53 @@ fn journal_jail_bans_and_resumes_after_its_cursor() {
     assert_eq!(bans.get("192.0.2.21"), Some(&2));
     assert_eq!(bans.get("192.0.2.22"), Some(&1));
 }
+
+/// bantime.increment with the database's history: a known offender's
+/// failures count more and its next ban is longer (fail2ban: observer
+/// `failureFound`, `incrBanTime`; default formula doubles per ban).
+#[test]
+fn bantime_increment_uses_the_ban_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let logf = d.join("auth.log");
+    append(&logf, "");
+    let c = Child2::start(d, CHILD);
+    configure_with(
+        &c,
+        d,
+        "t",
+        &logf,
+        "1",
+        "3",
+        &[("bantime.increment", "true")],
+    );
+    append(&logf, &fail_lines("192.0.2.9", 3));
+    assert!(wait_for(Duration::from_secs(10), || c.banned("t") == ["192.0.2.9"]));
+    assert!(wait_for(Duration::from_secs(10), || c
+        .banned("t")
+        .is_empty()));
+    // Known offender (bancount 1): each failure counts 2, so two ban.
+    append(&logf, &fail_lines("192.0.2.9", 2));
+    assert!(
+        wait_for(Duration::from_secs(10), || c.banned("t") == ["192.0.2.9"]),
+        "{}",
+        c.log_text()
+    );
+    let bt = c.send(&["get", "t", "banip", "--with-time"]).repr();
+    let log = c.log_text();
+    c.stop();
+    assert!(
+        log.contains("NOTICE  [t] Increase Ban 192.0.2.9 (2 # 2s -> "),
+        "{log}"
+    );
+    assert!(bt.contains(" + 2 = "), "{bt}");
+    let conn = rusqlite::Connection::open(d.join("f2b.sqlite3")).unwrap();
+    let (n, t): (i64, i64) = conn
+        .query_row(
+            "SELECT bancount, bantime FROM bips WHERE jail='t' AND ip='192.0.2.9'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((n, t), (2, 2));
+}

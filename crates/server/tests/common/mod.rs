@@ -186,6 +186,19 @@ pub fn configure(
     bantime: &str,
     maxretry: &str,
 ) {
+    configure_with(c, dir, jail, logpath, bantime, maxretry, &[]);
+}
+
+/// As [`configure`], with more `set <jail> <opt> <value>` before the start.
+pub fn configure_with(
+    c: &Child2,
+    dir: &Path,
+    jail: &str,
+    logpath: &Path,
+    bantime: &str,
+    maxretry: &str,
+    extra: &[(&str, &str)],
+) {
     let db = dir.join("f2b.sqlite3");
     c.send(&["set", "dbfile", db.to_str().unwrap()]);
     c.send(&["add", jail, "polling"]);
@@ -207,6 +220,9 @@ pub fn configure(
         Value::str("rec"),
         Value::List(props),
     ]);
+    for (k, v) in extra {
+        c.send(&["set", jail, k, v]);
+    }
     c.send(&["start", jail]);
 }
 
