@@ -373,3 +373,21 @@ fn bantime_increment_uses_the_ban_history() {
         .unwrap();
     assert_eq!((n, t), (2, 2));
 }
+
+/// A log that does not exist yet at start is followed once it appears.
+#[test]
+fn a_log_that_appears_later_is_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let logf = d.join("late.log");
+    let c = Child2::start(d, CHILD);
+    configure(&c, d, "t", &logf, "3600", "3");
+    std::thread::sleep(Duration::from_millis(300));
+    append(&logf, &fail_lines("192.0.2.77", 3));
+    assert!(
+        wait_for(Duration::from_secs(10), || c.banned("t") == ["192.0.2.77"]),
+        "{}",
+        c.log_text()
+    );
+    c.stop();
+}

@@ -71,15 +71,22 @@ impl Feeder {
         log: Arc<Logger>,
     ) {
         let mut containers = Vec::new();
+        let mut missing = Vec::new();
         for (path, tail) in &jail.logpaths {
             let p = PathBuf::from(path);
             let mut c = match FileContainer::open(&p, *tail) {
                 Ok(c) => c,
                 Err(e) => {
-                    log.error(
+                    // fail2ban refuses a jail without its log; ironban keeps
+                    // the jail and starts reading once the file appears.
+                    log.warning(
                         "filter",
-                        &format!("[{}] Unable to open {path}: {e}", jail.name),
+                        &format!(
+                            "[{}] Unable to open {path}: {e}; it is followed once it appears",
+                            jail.name
+                        ),
                     );
+                    missing.push(p);
                     continue;
                 }
             };
@@ -99,7 +106,7 @@ impl Feeder {
             }
             containers.push(c);
         }
-        if containers.is_empty() {
+        if containers.is_empty() && missing.is_empty() {
             return;
         }
         let kind = BackendKind::parse(&jail.backend).unwrap_or(BackendKind::Auto);
@@ -108,8 +115,31 @@ impl Feeder {
         let (ev_tx, ev_rx) = mpsc::channel(4);
         let name = jail.name.clone();
         let run = async move {
-            let fwd = forward(ev_rx, tx, log, name);
-            tokio::join!(follow(containers, kind, POLL, ev_tx, stop_rx), fwd);
+            let mut tasks = vec![tokio::spawn(forward(ev_rx, tx, log, name))];
+            if !containers.is_empty() {
+                let f = follow(containers, kind, POLL, ev_tx.clone(), stop_rx.clone());
+                tasks.push(tokio::spawn(f));
+            }
+            for p in missing {
+                let (ev_tx, mut stop_rx) = (ev_tx.clone(), stop_rx.clone());
+                tasks.push(tokio::spawn(async move {
+                    // A file that appears later is new: read from its start.
+                    let c = loop {
+                        if let Ok(c) = FileContainer::open(&p, false) {
+                            break c;
+                        }
+                        tokio::select! {
+                            _ = tokio::time::sleep(POLL) => {}
+                            r = stop_rx.changed() => if r.is_err() || *stop_rx.borrow() { return },
+                        }
+                    };
+                    follow(vec![c], kind, POLL, ev_tx, stop_rx).await;
+                }));
+            }
+            drop(ev_tx);
+            for t in tasks {
+                let _ = t.await;
+            }
         };
         match tokio::runtime::Handle::try_current() {
             Ok(h) => {
