@@ -391,3 +391,33 @@ fn a_log_that_appears_later_is_followed() {
     );
     c.stop();
 }
+
+/// `set <jail> addlogpath` on a running jail: the new file is followed,
+/// the old one continues from where it was (nothing read twice).
+#[test]
+fn a_log_added_to_a_running_jail_is_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (a, b) = (d.join("a.log"), d.join("b.log"));
+    append(&a, &fail_lines("192.0.2.31", 2));
+    append(&b, "");
+    let c = Child2::start(d, CHILD);
+    configure(&c, d, "t", &a, "3600", "3");
+    assert!(wait_for(Duration::from_secs(10), || c
+        .send(&["status", "t"])
+        .repr()
+        .contains("('Total failed', 2)")));
+    c.send(&["set", "t", "addlogpath", b.to_str().unwrap(), "tail"]);
+    append(&b, &fail_lines("192.0.2.32", 3));
+    append(&a, &fail_lines("192.0.2.31", 1));
+    assert!(
+        wait_for(Duration::from_secs(10), || c.banned("t")
+            == ["192.0.2.31", "192.0.2.32"]),
+        "{}",
+        c.log_text()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let st = c.send(&["status", "t"]).repr();
+    c.stop();
+    assert!(st.contains("('Total failed', 6)"), "{st}");
+}

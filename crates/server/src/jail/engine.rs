@@ -367,6 +367,10 @@ impl Engine {
                 self.stop();
                 let _ = reply.send(());
             }
+            Msg::SavePositions(reply) => {
+                self.save_positions();
+                let _ = reply.send(());
+            }
         }
         self.publish();
     }

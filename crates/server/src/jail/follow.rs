@@ -42,6 +42,16 @@ pub struct Feeder {
 }
 
 impl Feeder {
+    /// A feeder that follows nothing.
+    pub fn idle() -> Feeder {
+        Feeder {
+            shutdown: None,
+            journal_stop: Arc::new(AtomicBool::new(false)),
+            journal: None,
+            own_rt: None,
+        }
+    }
+
     /// Starts following the jail's logs (or journal), sending to `tx`.
     pub fn start(
         jail: &Jail,
@@ -49,12 +59,7 @@ impl Feeder {
         tx: SyncSender<Msg>,
         log: Arc<Logger>,
     ) -> Feeder {
-        let mut f = Feeder {
-            shutdown: None,
-            journal_stop: Arc::new(AtomicBool::new(false)),
-            journal: None,
-            own_rt: None,
-        };
+        let mut f = Feeder::idle();
         if jail.is_journal() {
             f.start_journal(jail, db, tx, log);
         } else {

@@ -59,6 +59,8 @@ pub enum Msg {
     Config(Box<Jail>),
     /// Stop the jail: flush bans, stop actions, save positions.
     Stop(mpsc::Sender<()>),
+    /// Write the log positions now (before the files are followed anew).
+    SavePositions(mpsc::Sender<()>),
 }
 
 /// The server's side of a started jail.
@@ -72,6 +74,16 @@ pub struct JailHandle {
 struct Parts {
     thread: JoinHandle<()>,
     feeder: super::follow::Feeder,
+    /// What the feeder follows: log paths, or journal matches.
+    sources: Sources,
+    db: Option<SharedDb>,
+    log: Arc<Logger>,
+}
+
+type Sources = (Vec<(String, bool)>, Vec<Vec<String>>);
+
+fn sources(j: &Jail) -> Sources {
+    (j.logpaths.clone(), j.journalmatch.clone())
 }
 
 impl std::fmt::Debug for JailHandle {
@@ -120,11 +132,17 @@ impl JailHandle {
         // The engine restored its bans and read the log positions before
         // the feeder starts, so the first lines continue where they stopped.
         let _ = ready_rx.recv();
-        let feeder = super::follow::Feeder::start(jail, db.as_ref(), tx.clone(), log);
+        let feeder = super::follow::Feeder::start(jail, db.as_ref(), tx.clone(), log.clone());
         JailHandle {
             tx,
             live,
-            inner: Arc::new(Mutex::new(Some(Parts { thread, feeder }))),
+            inner: Arc::new(Mutex::new(Some(Parts {
+                thread,
+                feeder,
+                sources: sources(jail),
+                db,
+                log,
+            }))),
         }
     }
 
@@ -159,11 +177,29 @@ impl JailHandle {
         self.ask(Msg::UnbanAll).unwrap_or(0)
     }
 
-    /// New options.
+    /// New options. Changed log paths (or journal matches) are followed
+    /// anew, from the positions saved just before.
     pub fn reconfigure(&self, jail: &Jail) {
         let mut conf = jail.clone();
         conf.runtime = None;
         let _ = self.tx.send(Msg::Config(Box::new(conf)));
+        let Ok(mut guard) = self.inner.lock() else {
+            return;
+        };
+        let Some(parts) = guard.as_mut() else { return };
+        if parts.sources == sources(jail) {
+            return;
+        }
+        let old = std::mem::replace(&mut parts.feeder, super::follow::Feeder::idle());
+        old.stop();
+        let _ = self.ask(Msg::SavePositions);
+        parts.feeder = super::follow::Feeder::start(
+            jail,
+            parts.db.as_ref(),
+            self.tx.clone(),
+            parts.log.clone(),
+        );
+        parts.sources = sources(jail);
     }
 
     /// Stops the feeder, then the engine (bans flushed, actions stopped,
