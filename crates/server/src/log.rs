@@ -284,7 +284,14 @@ impl ::log::Log for Bridge {
             ::log::Level::Debug => level::DEBUG,
             ::log::Level::Trace => 5,
         };
-        let module = r.target().rsplit("::").next().unwrap_or("");
+        // The fail2ban module that logs the same message.
+        let module = match r.target().rsplit("::").next().unwrap_or("") {
+            "ignore" | "system" | "failmanager" => "filter",
+            "exec" => "utils",
+            "repair" => "action",
+            "bantime" => "observer",
+            other => other,
+        };
         l.log(module, lvl, &r.args().to_string());
     }
 

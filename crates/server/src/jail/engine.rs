@@ -435,14 +435,12 @@ impl Engine {
     fn found(&mut self, ticket: Ticket, now: f64) {
         let id = ticket.id.clone();
         let name = self.conf.name.clone();
-        if let Some(src) = self
+        // ironban-action logs `[jail] Ignore <ip> by <source>` itself.
+        if self
             .ignore
             .is_ignored(&id, Some(&ticket), now, &mut self.env)
+            .is_some()
         {
-            self.log.info(
-                "filter",
-                &format!("[{name}] Ignore {id} by {}", src.as_str()),
-            );
             return;
         }
         self.log.info(

@@ -67,11 +67,12 @@ impl Engine {
             if let Some(n) = data.get("failures").and_then(|f| f.as_u64()) {
                 t.attempt = n as u32;
             }
-            if let Some(src) = self.ignore.is_ignored(&id, Some(&t), now, &mut self.env) {
-                self.log.info(
-                    "filter",
-                    &format!("[{name}] Ignore {id} by {}", src.as_str()),
-                );
+            // ironban-action logs `[jail] Ignore <ip> by <source>` itself.
+            if self
+                .ignore
+                .is_ignored(&id, Some(&t), now, &mut self.env)
+                .is_some()
+            {
                 continue;
             }
             tickets.push(t);
