@@ -421,3 +421,37 @@ fn a_log_added_to_a_running_jail_is_followed() {
     c.stop();
     assert!(st.contains("('Total failed', 6)"), "{st}");
 }
+
+/// The README's example (`config/examples/confdir`): its stream, read by
+/// ironban-config, bans exactly what `config/examples/expected-banned.txt`
+/// (real fail2ban's answer) says.
+#[test]
+fn the_readme_example_bans_what_fail2ban_bans() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/examples");
+    let confdir = root.join("confdir").canonicalize().unwrap();
+    let want = std::fs::read_to_string(root.join("expected-banned.txt")).unwrap();
+    let stream = ironban_config::read_stream_with(&confdir, false).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let c = Child2::start(dir.path(), CHILD);
+    // The server's log stays in the test's file (the example logs to STDOUT).
+    let cmds: Vec<ironban_config::Value> = stream
+        .commands
+        .into_iter()
+        .map(ironban_config::Value::List)
+        .filter(|v| {
+            !matches!(v, ironban_config::Value::List(l)
+            if l.get(1).and_then(|x| x.as_str()) == Some("logtarget"))
+        })
+        .collect();
+    c.send_values(&[
+        ironban_config::Value::str("server-stream"),
+        ironban_config::Value::List(cmds),
+    ]);
+    let mut got = String::new();
+    let ok = wait_for(Duration::from_secs(10), || {
+        got = c.send(&["banned"]).repr();
+        want.trim() == got
+    });
+    c.stop();
+    assert!(ok, "banned = {got}, expected {}", want.trim());
+}
