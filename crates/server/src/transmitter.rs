@@ -168,13 +168,14 @@ impl Transmitter {
                 if !j.started {
                     j.started = true;
                     start_now = true;
-                } else if reloading {
+                }
+                j.idle = false;
+                if reloading && !start_now {
                     if let Some(h) = &j.runtime {
                         h.reconfigure(j);
                     }
                     log.info("server", &format!("Jail '{}' reloaded", j.name));
                 }
-                j.idle = false;
                 let n = j.name.clone();
                 if start_now {
                     srv.start_runtime(&n);
@@ -345,7 +346,7 @@ impl Transmitter {
         // A running jail takes new options at once; during a reload they
         // are taken together when the stream starts the jail again.
         let opt = cmd.get(1).and_then(Value::as_str).unwrap_or("");
-        let engine_own = matches!(opt, "banip" | "unbanip" | "attempt" | "idle");
+        let engine_own = matches!(opt, "banip" | "unbanip" | "attempt");
         if srv.reload_state.is_none() && !engine_own {
             if let Some(j) = cmd.first().and_then(|n| srv.jail(n).ok()) {
                 if let Some(h) = &j.runtime {

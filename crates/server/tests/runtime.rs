@@ -151,6 +151,9 @@ fn sigkill_during_a_ban_storm_loses_and_doubles_nothing() {
     });
     assert!(partial, "no bans before the kill");
     c.kill();
+    // An action's shell that was running at the kill finishes on its own
+    // (it is in a process group of its own): let it, before counting.
+    std::thread::sleep(Duration::from_millis(500));
     let before_kill = count(&calls(d), "ban ").len();
     let start_line = calls(d).len();
 
@@ -454,4 +457,23 @@ fn the_readme_example_bans_what_fail2ban_bans() {
     });
     c.stop();
     assert!(ok, "banned = {got}, expected {}", want.trim());
+}
+
+/// `set <jail> idle on`: lines wait, nothing is banned; `idle off`: they
+/// are read on, as fail2ban's filter resumes reading.
+#[test]
+fn an_idle_jail_reads_on_when_active_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let logf = d.join("auth.log");
+    append(&logf, "");
+    let c = Child2::start(d, CHILD);
+    configure(&c, d, "t", &logf, "3600", "3");
+    c.send(&["set", "t", "idle", "on"]);
+    append(&logf, &fail_lines("192.0.2.41", 3));
+    std::thread::sleep(Duration::from_millis(2000));
+    assert!(c.banned("t").is_empty());
+    c.send(&["set", "t", "idle", "off"]);
+    assert!(wait_for(Duration::from_secs(10), || c.banned("t") == ["192.0.2.41"]));
+    c.stop();
 }

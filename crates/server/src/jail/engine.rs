@@ -66,6 +66,9 @@ pub struct Engine {
     next_svc: f64,
     next_purge: f64,
     warned_old: bool,
+    /// Log input that arrived while the jail was idle (fail2ban's filter
+    /// does not read then; it reads on when the jail is active again).
+    held: Vec<Msg>,
 }
 
 fn value_text(v: &Value) -> Option<String> {
@@ -115,6 +118,7 @@ impl Engine {
             next_svc: 0.0,
             next_purge: 0.0,
             warned_old: false,
+            held: Vec::new(),
             conf: Jail::new(&name, &conf.backend),
             db,
             log,
@@ -283,6 +287,10 @@ impl Engine {
     }
 
     fn handle(&mut self, m: Msg) {
+        if self.conf.idle && matches!(m, Msg::Lines { .. } | Msg::Journal { .. }) {
+            self.held.push(m);
+            return;
+        }
         match m {
             Msg::Lines {
                 path,
@@ -362,7 +370,14 @@ impl Engine {
                 self.log_events(&ev);
                 let _ = reply.send(n);
             }
-            Msg::Config(c) => self.configure(*c, false),
+            Msg::Config(c) => {
+                self.configure(*c, false);
+                if !self.conf.idle {
+                    for m in std::mem::take(&mut self.held) {
+                        self.handle(m);
+                    }
+                }
+            }
             Msg::Stop(reply) => {
                 self.stop();
                 let _ = reply.send(());

@@ -104,6 +104,11 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
                 return Ok(Obj::None);
             }
             srv.dbmaxmatches = py_int(arg(cmd, 1)?)?;
+            if let Some(db) = &srv.db {
+                if let Ok(mut d) = db.lock() {
+                    d.max_matches = srv.dbmaxmatches.max(0) as usize;
+                }
+            }
             return Ok(q(Obj::Int(srv.dbmaxmatches)));
         }
         "dbpurgeage" => {
@@ -116,6 +121,16 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
                 return Ok(Obj::None);
             }
             srv.dbpurgeage = seconds(arg(cmd, 1)?)?;
+            let age = match &srv.dbpurgeage {
+                Value::Int(i) => Some(*i as f64),
+                Value::Float(f) => Some(*f),
+                _ => None,
+            };
+            if let (Some(db), Some(age)) = (&srv.db, age) {
+                if let Ok(mut d) = db.lock() {
+                    d.purge_age = age as i64;
+                }
+            }
             return Ok(q(Obj::from(srv.dbpurgeage.clone())));
         }
         _ => {}
