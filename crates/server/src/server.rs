@@ -7,6 +7,7 @@ use std::sync::Arc;
 use ironban_config::Value;
 
 use crate::jail::Jail;
+use crate::jails::Jails;
 use crate::log::Logger;
 use crate::protocol::{Obj, PyException};
 
@@ -17,8 +18,8 @@ pub const FAIL2BAN_VERSION: &str = "1.1.2.dev1";
 /// Everything the transmitter acts on. Guarded by one mutex in the async
 /// server; no `.await` happens while it is held.
 pub struct Server {
-    /// Jails in creation order (fail2ban keeps a dict).
-    pub jails: Vec<Jail>,
+    /// The jail registry.
+    pub jails: Jails,
     /// The server log.
     pub log: Arc<Logger>,
     /// `loglevel` as set (upper-cased).
@@ -47,7 +48,7 @@ impl Server {
     /// A server with fail2ban's defaults, logging through `log`.
     pub fn new(log: Arc<Logger>) -> Server {
         Server {
-            jails: Vec::new(),
+            jails: Jails::default(),
             log,
             loglevel: "INFO".into(),
             logtarget: "STDERR".into(),
@@ -67,11 +68,7 @@ impl Server {
     /// # Errors
     /// `UnknownJailException(name)`.
     pub fn jail(&self, name: &Value) -> Result<&Jail, PyException> {
-        let n = jail_name(name);
-        self.jails
-            .iter()
-            .find(|j| j.name == n)
-            .ok_or_else(|| PyException::unknown_jail(&n))
+        self.jails.get(name)
     }
 
     /// The jail called `name`, mutable.
@@ -79,16 +76,12 @@ impl Server {
     /// # Errors
     /// `UnknownJailException(name)`.
     pub fn jail_mut(&mut self, name: &Value) -> Result<&mut Jail, PyException> {
-        let n = jail_name(name);
-        self.jails
-            .iter_mut()
-            .find(|j| j.name == n)
-            .ok_or_else(|| PyException::unknown_jail(&n))
+        self.jails.get_mut(name)
     }
 
     /// Whether a jail called `name` exists.
     pub fn exists(&self, name: &str) -> bool {
-        self.jails.iter().any(|j| j.name == name)
+        self.jails.exists(name)
     }
 
     /// `add <jail> <backend>`.
@@ -142,7 +135,7 @@ impl Server {
                 &format!("Jail '{name}' uses {u} {}", backend_kwargs(backend).repr()),
             );
         }
-        self.jails.push(jail);
+        self.jails.add(jail)?;
         self.log
             .info("jail", &format!("Initiated '{kind}' backend"));
         Ok(())
@@ -151,8 +144,7 @@ impl Server {
     /// Stops and removes a jail: its log files are released and its bans
     /// flushed as at fail2ban's stop.
     pub fn del_jail(&mut self, name: &str) {
-        if let Some(i) = self.jails.iter().position(|j| j.name == name) {
-            let jail = self.jails.remove(i);
+        if let Some(jail) = self.jails.remove_named(name) {
             stop_filter_and_actions(&self.log, &jail);
             if jail.started {
                 self.log.info("jail", &format!("Jail '{name}' stopped"));
@@ -166,7 +158,7 @@ impl Server {
     pub fn stop_all_jails(&mut self) {
         self.log.info("server", "Stopping all jails");
         let jails = std::mem::take(&mut self.jails);
-        for j in &jails {
+        for j in jails.iter() {
             stop_filter_and_actions(&self.log, j);
         }
         for j in jails.iter().filter(|j| j.started) {
@@ -222,9 +214,7 @@ impl Server {
 
     /// Jails sorted by name.
     pub fn sorted_jails(&self) -> Vec<&Jail> {
-        let mut v: Vec<&Jail> = self.jails.iter().collect();
-        v.sort_by(|a, b| a.name.cmp(&b.name));
-        v
+        self.jails.sorted()
     }
 }
 
@@ -281,12 +271,4 @@ fn backend_kwargs(backend: &str) -> Value {
             })
             .collect(),
     )
-}
-
-/// The jail name as Python would use it as a dict key.
-fn jail_name(v: &Value) -> String {
-    match v {
-        Value::Str(s) => s.clone(),
-        other => other.repr(),
-    }
 }
