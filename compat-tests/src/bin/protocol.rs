@@ -200,6 +200,9 @@ const SIDE_BY_SIDE: &[&str] = &[
     r#"['set', 'sshd', 'addjournalmatch', '_COMM=x']"#,
     r#"['get', 'sshd', 'journalmatch']"#,
     r#"['status', 'sshd', 'cymru']"#,
+    // An older ban would end at once with a 2 s bantime: fail2ban notices
+    // that at its next unban check, ironban within a second, so it goes first.
+    r#"['set', 'dovecot', 'unbanip', '192.0.2.60']"#,
     r#"['set', 'dovecot', 'bantime', '2']"#,
     r#"['set', 'dovecot', 'banip', '192.0.2.70', '192.0.2.71']"#,
     r#"['get', 'dovecot', 'banip']"#,
