@@ -121,8 +121,14 @@ pub fn to_int(v: &Value) -> i64 {
     }
 }
 
-/// `MyTime.time2str`: local time as `%Y-%m-%d %H:%M:%S`.
+/// `MyTime.time2str`: local time as `%Y-%m-%d %H:%M:%S`; beyond what
+/// Python's datetime holds (a permanent ban's end) it is the last second of
+/// year 9999, as fail2ban prints it.
 pub fn time2str(t: f64) -> String {
+    const LAST: f64 = 253_402_300_799.0; // 9999-12-31 23:59:59 UTC
+    if t >= LAST {
+        return "9999-12-31 23:59:59".to_string();
+    }
     let secs = t.floor() as libc::time_t;
     // SAFETY: localtime_r writes into the tm we own; a zeroed tm is valid.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
