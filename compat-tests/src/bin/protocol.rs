@@ -214,6 +214,38 @@ const SIDE_BY_SIDE: &[&str] = &[
     r#"['get', 'dovecot', 'banip', '--with-time']"#,
     r#"['set', 'dovecot', 'unbanip', '192.0.2.90']"#,
     r#"['set', 'dovecot', 'bantime', '600']"#,
+    r#"['set', 'sshd', 'addlogpath', '@TMP@/nonexistent.log']"#,
+    r#"['get', 'sshd', 'logpath']"#,
+    r#"['set', 'sshd', 'addlogpath', '@TMP@/mail.log', 'head', 'extra']"#,
+    r#"['set', 'sshd', 'logencoding', 'auto']"#,
+    r#"['set', 'sshd', 'usedns', True]"#,
+    r#"['set', 'sshd', 'idle', 'off']"#,
+    r#"['set', 'sshd', 'addignoreip', 'not an ip!!']"#,
+    r#"['get', 'sshd', 'ignoreip']"#,
+    r#"['set', 'sshd', 'addignoreip', '192.0.2.0/24', '2001:db8::/32', '10.0.0.1']"#,
+    r#"['get', 'sshd', 'ignoreip']"#,
+    r#"['set', 'sshd', 'delignoreip', '192.0.2.0/24']"#,
+    r#"['set', 'sshd', 'addfailregex', '^bad (']"#,
+    r#"['set', 'sshd', 'addfailregex', '^no id here$']"#,
+    r#"['set', 'sshd', 'addfailregex', '']"#,
+    r#"['set', 'sshd', 'addignoreregex', '^ignored <HOST>$']"#,
+    r#"['get', 'sshd', 'ignoreregex']"#,
+    r#"['set', 'sshd', 'prefregex', '']"#,
+    r#"['get', 'sshd', 'prefregex']"#,
+    r#"['set', 'sshd', 'datepattern', '%bogus']"#,
+    r#"['set', 'sshd', 'logtimezone', 'Mars/Phobos']"#,
+    r#"['set', 'sshd', 'findtime', 'abc']"#,
+    r#"['set', 'sshd', 'bantime', '1h 30m']"#,
+    r#"['get', 'sshd', 'bantime']"#,
+    r#"['set', 'sshd', 'findtime', '1.5h']"#,
+    r#"['set', 'sshd', 'maxretry', 3.7]"#,
+    r#"['set', 'sshd', 'banip']"#,
+    r#"['set', 'sshd', 'unbanip']"#,
+    r#"['get', 'sshd', 'banned', '1.2.3.4']"#,
+    r#"['set', 'sshd', 'attempt', '1.2.3.4', 'l1']"#,
+    r#"['status', 'sshd', 'short']"#,
+    r#"['set', 'sshd', 'ignoreself', 'yes']"#,
+    r#"['set', 'sshd', 'ignoreself', 0]"#,
     r#"['set', 'sshd', 'banip', '192.0.2.50']"#,
     r#"['set', 'dovecot', 'banip', '192.0.2.51']"#,
     r#"['reload', 'sshd', [], [['add', 'sshd', 'polling'], ['set', 'sshd', 'addlogpath', '@TMP@/logs/auth.log', 'head'], ['set', 'sshd', 'maxretry', 4], ['start', 'sshd']]]"#,
@@ -239,6 +271,10 @@ const SIDE_BY_SIDE: &[&str] = &[
 /// `add` of an existing jail (1.0.2 fails with a NameError bug, 1.1.2 raises
 /// DuplicateJailException, as ironban).
 const VERSION_DIFFERENCES: &[&str] = &["['version']", "['stats']", "['add', 'sshd', 'polling']"];
+
+/// Commands whose answer carries the regex engine's own error text (Python
+/// `re` versus PCRE2); the exception class and the first line agree.
+const ENGINE_DIFFERENCES: &[&str] = &["['set', 'sshd', 'addfailregex', '^bad (']"];
 
 struct Case {
     name: String,
@@ -883,6 +919,14 @@ fn side_by_side(t: &mut Tally, tmp: &Path, golden: &[Value]) {
             skipped += 1;
             continue;
         }
+        if ENGINE_DIFFERENCES.contains(text) {
+            // Same class and same first line; the engine's message differs.
+            let first = |r: &str| r.split("\\n").next().unwrap_or("").to_string();
+            t.check(first(&a) == first(&b), || {
+                format!("(e) {text}: fail2ban {a} ironban {b}")
+            });
+            continue;
+        }
         // fail2ban 1.1 shortened the IPv6 part of `<HOST>` (`|::){1,7}` became
         // `|:){1,7}`, see golden/failregex-expanded); ironban expands as 1.1.2.
         let a = a.replace(r"|::){1,7}", r"|:){1,7}");
@@ -899,6 +943,17 @@ fn side_by_side(t: &mut Tally, tmp: &Path, golden: &[Value]) {
     );
     let _ = send(&real_sock, &[Value::str("stop")]);
     let _ = send(&ours.sock, &[Value::str("stop")]);
+    // fail2ban normally exits at once; never let a stuck one hang the suite.
+    for _ in 0..500 {
+        if matches!(real.try_wait(), Ok(Some(_))) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    if !matches!(real.try_wait(), Ok(Some(_))) {
+        eprintln!("protocol: (e) fail2ban-server did not stop within 10 s; killed");
+        let _ = real.kill();
+    }
     let _ = real.wait();
     ours.wait();
 }

@@ -48,7 +48,20 @@ pub fn str2seconds(v: &Value) -> Result<Value, PyException> {
     if let Ok(f) = s.parse::<f64>() {
         return Ok(Value::Float(f));
     }
+    // Python evaluates the text: a bare word is an unknown name.
+    let is_ident = s
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_alphanumeric() || c == '_');
     let lower = s.to_ascii_lowercase();
+    if is_ident {
+        return Err(PyException::new(
+            "builtins",
+            "NameError",
+            format!("name '{s}' is not defined"),
+        ));
+    }
     let b = lower.as_bytes();
     let mut i = 0;
     let mut total_i: i64 = 0;
