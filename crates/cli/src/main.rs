@@ -10,6 +10,7 @@ use std::ffi::OsString;
 use std::path::Path;
 
 mod check;
+mod color;
 mod client;
 mod dump;
 mod regex;
