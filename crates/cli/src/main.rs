@@ -10,8 +10,8 @@ use std::ffi::OsString;
 use std::path::Path;
 
 mod check;
-mod color;
 mod client;
+mod color;
 mod dump;
 mod regex;
 mod server;

@@ -43,7 +43,12 @@ fn s(v: Option<&Value>) -> &str {
 }
 
 /// Builds the jail's actions from the stream and renders a ban of `addr`.
-pub fn dry_run(commands: &[Vec<Value>], jail: &str, addr: &str, now: f64) -> Result<Report, String> {
+pub fn dry_run(
+    commands: &[Vec<Value>],
+    jail: &str,
+    addr: &str,
+    now: f64,
+) -> Result<Report, String> {
     if !commands
         .iter()
         .any(|c| s(c.first()) == "add" && s(c.get(1)) == jail)

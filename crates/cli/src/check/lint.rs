@@ -43,6 +43,34 @@ pub fn locate(cp: &ConfigParser, section: &str, option: &str) -> Option<Pos> {
         .and_then(|e| e.pos.clone())
 }
 
+/// The line of the (multi-line) option value starting at `pos` whose text
+/// satisfies `want`, so a problem with one `failregex` or `action` line
+/// names that line; `pos` itself when no line does.
+pub fn line_of(pos: Option<Pos>, want: impl Fn(&str) -> bool) -> Option<Pos> {
+    let pos = pos?;
+    let Ok(text) = std::fs::read_to_string(pos.file.as_path()) else {
+        return Some(pos);
+    };
+    for (i, line) in text.lines().enumerate().skip(pos.line.saturating_sub(1)) {
+        // The value ends at the next line that is not indented.
+        if i >= pos.line && !line.starts_with([' ', '\t']) && !line.trim().is_empty() {
+            break;
+        }
+        let body = if i + 1 == pos.line {
+            line.split_once(['=', ':']).map_or(line, |(_, v)| v)
+        } else {
+            line
+        };
+        if want(body) {
+            return Some(Pos {
+                file: pos.file.clone(),
+                line: i + 1,
+            });
+        }
+    }
+    Some(pos)
+}
+
 fn config_error(e: &ironban_config::Error) -> Problem {
     Problem::error(Kind::Config, e.kind.to_string()).at(e.at.clone())
 }
@@ -102,7 +130,10 @@ pub fn lint(confdir: &Path, settings: &Settings) -> Findings {
     if !confdir.is_dir() {
         f.problems.push(Problem::error(
             Kind::Config,
-            format!("configuration directory {} does not exist", confdir.display()),
+            format!(
+                "configuration directory {} does not exist",
+                confdir.display()
+            ),
         ));
         return f;
     }
@@ -146,21 +177,28 @@ fn lint_fail2ban(load: &mut Load, f: &mut Findings) {
             let refs = referenced(&cp);
             for (sec, opts) in FAIL2BAN_OPTIONS {
                 let known: HashSet<String> = opts.iter().map(|s| s.to_string()).collect();
-                f.problems.extend(unknown_in_section(&cp, sec, &known, &refs, "fail2ban.conf"));
+                f.problems
+                    .extend(unknown_in_section(&cp, sec, &known, &refs, "fail2ban.conf"));
             }
             if let Ok(v) = cp.get("Definition", "dbpurgeage", &Default::default()) {
                 if ironban_config::str2seconds(&v).is_err() {
                     f.problems.push(
-                        Problem::error(Kind::BadTime, format!("dbpurgeage: invalid time value {v:?}"))
-                            .at(locate(&cp, "Definition", "dbpurgeage"))
-                            .option("dbpurgeage"),
+                        Problem::error(
+                            Kind::BadTime,
+                            format!("dbpurgeage: invalid time value {v:?}"),
+                        )
+                        .at(locate(&cp, "Definition", "dbpurgeage"))
+                        .option("dbpurgeage"),
                     );
                 }
             }
         }
         Ok(None) => f.problems.push(Problem::error(
             Kind::Config,
-            format!("no fail2ban.conf or fail2ban.local in {}", load.basedir_str()),
+            format!(
+                "no fail2ban.conf or fail2ban.local in {}",
+                load.basedir_str()
+            ),
         )),
         Err(e) => f.problems.push(config_error(&e)),
     }
@@ -203,8 +241,11 @@ fn lint_jail(
         check_files(load, pristine, sec, &jail, f);
     }
     if !matches!(res, Ok(true)) || !enabled {
-        f.problems
-            .extend(reader_messages(&load.log[start..], Some(sec), Some(pristine)));
+        f.problems.extend(reader_messages(
+            &load.log[start..],
+            Some(sec),
+            Some(pristine),
+        ));
         return;
     }
     let stream = match jail.convert(load, true) {
@@ -214,8 +255,11 @@ fn lint_jail(
             Vec::new()
         }
     };
-    f.problems
-        .extend(reader_messages(&load.log[start..], Some(sec), Some(pristine)));
+    f.problems.extend(reader_messages(
+        &load.log[start..],
+        Some(sec),
+        Some(pristine),
+    ));
     if jail.config_error.is_some() || stream.is_empty() {
         return;
     }
@@ -308,7 +352,11 @@ fn check_files(
                         basedir.display()
                     ),
                 )
-                .at(locate(pristine, sec, "action"))
+                .at(line_of(locate(pristine, sec, "action"), |body| {
+                    let b = body.trim_start();
+                    b.strip_prefix(name.as_str())
+                        .is_some_and(|r| r.is_empty() || r.starts_with(['[', ' ']))
+                }))
                 .jail(sec)
                 .option("action"),
             );
@@ -334,13 +382,10 @@ fn check_files(
 
 /// Time values the server would refuse (`str2seconds`), and numbers.
 fn check_times(jail: &JailReader, cp: &ConfigParser, sec: &str, f: &mut Findings) {
-    for opt in [
-        "bantime",
-        "findtime",
-        "bantime.maxtime",
-        "bantime.rndtime",
-    ] {
-        let Some(v) = jail.opts.get(opt) else { continue };
+    for opt in ["bantime", "findtime", "bantime.maxtime", "bantime.rndtime"] {
+        let Some(v) = jail.opts.get(opt) else {
+            continue;
+        };
         let txt = v.to_string();
         if ironban_config::str2seconds(&txt).is_err() {
             f.problems.push(
@@ -358,25 +403,37 @@ fn check_times(jail: &JailReader, cp: &ConfigParser, sec: &str, f: &mut Findings
         let txt = v.to_string();
         if txt.trim().parse::<f64>().is_err() {
             f.problems.push(
-                Problem::error(Kind::BadValue, format!("bantime.factor: {txt:?} is not a number"))
-                    .at(locate(cp, sec, "bantime.factor"))
-                    .jail(sec)
-                    .option("bantime.factor"),
+                Problem::error(
+                    Kind::BadValue,
+                    format!("bantime.factor: {txt:?} is not a number"),
+                )
+                .at(locate(cp, sec, "bantime.factor"))
+                .jail(sec)
+                .option("bantime.factor"),
             );
         }
     }
 }
 
 /// Each `logpath` line matches at least one file (file backends only).
-fn check_logpaths(jail: &JailReader, cp: &ConfigParser, sec: &str, backend: &str, f: &mut Findings) {
+fn check_logpaths(
+    jail: &JailReader,
+    cp: &ConfigParser,
+    sec: &str,
+    backend: &str,
+    f: &mut Findings,
+) {
     if backend.starts_with("systemd") {
         return;
     }
     let Some(lp) = jail.opts.get("logpath") else {
         f.problems.push(
-            Problem::error(Kind::MissingLogpath, "no logpath set (and the backend is not systemd)")
-                .jail(sec)
-                .option("logpath"),
+            Problem::error(
+                Kind::MissingLogpath,
+                "no logpath set (and the backend is not systemd)",
+            )
+            .jail(sec)
+            .option("logpath"),
         );
         return;
     };
@@ -408,10 +465,13 @@ fn check_logpaths(jail: &JailReader, cp: &ConfigParser, sec: &str, backend: &str
             (Problem::warning as fn(Kind, String) -> Problem, "")
         };
         f.problems.push(
-            sev(Kind::MissingLogpath, format!("logpath {p:?} matches no file{tail}"))
-                .at(locate(cp, sec, "logpath"))
-                .jail(sec)
-                .option("logpath"),
+            sev(
+                Kind::MissingLogpath,
+                format!("logpath {p:?} matches no file{tail}"),
+            )
+            .at(locate(cp, sec, "logpath"))
+            .jail(sec)
+            .option("logpath"),
         );
     }
 }

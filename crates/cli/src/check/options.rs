@@ -121,9 +121,20 @@ fn distance(a: &str, b: &str) -> usize {
 
 /// The closest known name, when it is close enough to be a typo.
 pub fn suggest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<String> {
+    // A close edit, or a long shared prefix (`maxretries` for `maxretry`).
+    let prefix = |k: &str| {
+        name.chars()
+            .zip(k.chars())
+            .take_while(|(a, b)| a == b)
+            .count()
+    };
     known
+        .filter(|k| *k != name)
         .map(|k| (distance(name, k), k))
-        .filter(|(d, k)| *d <= 2.max(k.len() / 4) && *d > 0)
+        .filter(|(d, k)| {
+            let shorter = name.len().min(k.len());
+            *d <= 2.max(k.len() / 4) || (prefix(k) >= 6 && prefix(k) * 10 >= shorter * 7)
+        })
         .min()
         .map(|(_, k)| k.to_string())
 }
@@ -185,7 +196,10 @@ mod tests {
     #[test]
     fn interpolations_found() {
         let mut r = HashSet::new();
-        interpolated("%(banaction)s[port=\"%(port)s\", x=%(known/Chain)s] %(sshd/logpath)s %(", &mut r);
+        interpolated(
+            "%(banaction)s[port=\"%(port)s\", x=%(known/Chain)s] %(sshd/logpath)s %(",
+            &mut r,
+        );
         let mut v: Vec<_> = r.into_iter().collect();
         v.sort();
         assert_eq!(v, ["banaction", "chain", "logpath", "port"]);
@@ -200,7 +214,8 @@ mod tests {
             .unwrap_or_else(|_| {
                 std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
             });
-        let Ok(page) = std::fs::read_to_string(dir.join("upstream/fail2ban/man/jail.conf.5")) else {
+        let Ok(page) = std::fs::read_to_string(dir.join("upstream/fail2ban/man/jail.conf.5"))
+        else {
             eprintln!("man page not found; skipped");
             return;
         };

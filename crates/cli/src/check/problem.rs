@@ -236,7 +236,7 @@ impl Findings {
         }
         let (e, w) = (self.count(Severity::Error), self.count(Severity::Warning));
         let verdict = format!(
-            "{}: {} jail(s) would start, {e} error(s), {w} warning(s)",
+            "{}: {} jail(s) enabled, {e} error(s), {w} warning(s)",
             Path::new(&self.confdir).display(),
             self.jails.len()
         );

@@ -13,7 +13,7 @@ use ironban_filter::datedetector::DateDetector;
 use ironban_filter::failregex::Regex;
 use ironban_filter::{ErrorKind, Filter, FilterOptions, UseDns};
 
-use super::lint::{locate, Settings};
+use super::lint::{line_of, locate, Settings};
 use super::logscan;
 use super::problem::{Findings, JailSummary, Kind, Problem};
 
@@ -71,10 +71,16 @@ fn options_from_stream(stream: &[Vec<Value>]) -> FilterOptions {
     o
 }
 
-fn regex_problem(e: &ironban_filter::Error, opt: &str) -> Problem {
+/// A regex error in the user's terms: the regex as written (not the
+/// tag-expanded text the filter crate compiled).
+fn regex_problem(e: &ironban_filter::Error, opt: &str, raw: &str) -> Problem {
     let msg = match &e.kind {
-        ErrorKind::Translate { .. } => format!(
-            "{opt}: Python and PCRE2 would read this regex differently, so ironban refuses it: {e}"
+        ErrorKind::Translate { construct, .. } => format!(
+            "{opt} {raw:?}: Python and PCRE2 would read {construct} differently, so ironban refuses the regex"
+        ),
+        ErrorKind::Compile(m) => format!("{opt} {raw:?} does not compile: {m}"),
+        ErrorKind::NoFailureId => format!(
+            "{opt} {raw:?} has no <HOST> (nor another failure-id group: <ADDR>, <F-ID>, <F-MLFID>), so it cannot ban anything"
         ),
         _ => format!("{opt}: {e}"),
     };
@@ -92,9 +98,13 @@ pub fn check(
 ) {
     let opts = options_from_stream(stream);
     let mut bad = false;
-    let mut report = |p: Problem, opt: &str| {
-        f.problems
-            .push(p.at(origin(jail, cp, sec, opt)).jail(sec));
+    let mut report_at = |p: Problem, opt: &str, raw: Option<&str>| {
+        let at = origin(jail, cp, sec, opt);
+        let at = match raw {
+            Some(r) => line_of(at, |body| body.trim() == r.trim()),
+            None => at,
+        };
+        f.problems.push(p.at(at).jail(sec));
     };
     if let Some(u) = stream
         .iter()
@@ -102,18 +112,23 @@ pub fn check(
         .and_then(|c| c.get(3).and_then(Value::as_str))
     {
         if let Err(e) = UseDns::parse(u) {
-            report(
+            report_at(
                 Problem::error(Kind::BadValue, format!("usedns: {e}")).option("usedns"),
                 "usedns",
+                None,
             );
             bad = true;
         }
     }
     if opts.maxlines == 0 {
-        report(
-            Problem::error(Kind::BadValue, "maxlines must be an integer greater than zero")
-                .option("maxlines"),
+        report_at(
+            Problem::error(
+                Kind::BadValue,
+                "maxlines must be an integer greater than zero",
+            )
+            .option("maxlines"),
             "maxlines",
+            None,
         );
         bad = true;
     }
@@ -122,7 +137,7 @@ pub fn check(
         Some(p) => match Regex::new(p, false, opts.usedns) {
             Ok(r) => Some(r),
             Err(e) => {
-                report(regex_problem(&e, "prefregex"), "prefregex");
+                report_at(regex_problem(&e, "prefregex", p), "prefregex", Some(p));
                 bad = true;
                 None
             }
@@ -135,26 +150,31 @@ pub fn check(
             if opts.prefregex.is_some() && pref.is_none() && e.kind == ErrorKind::NoFailureId {
                 continue;
             }
-            report(regex_problem(&e, "failregex"), "failregex");
+            report_at(regex_problem(&e, "failregex", r), "failregex", Some(r));
             bad = true;
         }
     }
     for r in &opts.ignoreregex {
         if let Err(e) = Regex::new(r, multiline, opts.usedns) {
-            report(regex_problem(&e, "ignoreregex"), "ignoreregex");
+            report_at(regex_problem(&e, "ignoreregex", r), "ignoreregex", Some(r));
             bad = true;
         }
     }
     if let Err(e) = DateDetector::with_pattern(opts.datepattern.as_deref()) {
-        report(regex_problem(&e, "datepattern"), "datepattern");
+        report_at(
+            Problem::error(Kind::Regex, format!("datepattern: {e}")).option("datepattern"),
+            "datepattern",
+            None,
+        );
         bad = true;
     }
     if let Some(tz) = &opts.logtimezone {
         if ironban_filter::strptime::zone_offset(tz).is_none() {
-            report(
+            report_at(
                 Problem::error(Kind::BadValue, format!("logtimezone: unknown or unsupported time zone {tz:?} (use UTC, UTC+0200, GMT-0100, Z)"))
                     .option("logtimezone"),
                 "logtimezone",
+                None,
             );
             bad = true;
         }
@@ -165,7 +185,11 @@ pub fn check(
     let mut filter = match Filter::new(opts) {
         Ok(f) => f,
         Err(e) => {
-            report(regex_problem(&e, "filter"), "failregex");
+            report_at(
+                Problem::error(Kind::Regex, e.to_string()),
+                "failregex",
+                None,
+            );
             return;
         }
     };
@@ -178,7 +202,7 @@ pub fn check(
         match logscan::scan(&mut filter, Path::new(&p), settings.scan_bytes) {
             Ok(st) => {
                 if st.lines > 0 && st.dated == 0 {
-                    report(
+                    report_at(
                         Problem::warning(
                             Kind::NoDate,
                             format!(
@@ -189,9 +213,10 @@ pub fn check(
                         )
                         .option("datepattern"),
                         "datepattern",
+                        None,
                     );
                 } else if st.lines > 0 && st.failures == 0 {
-                    report(
+                    report_at(
                         Problem::warning(
                             Kind::NoMatch,
                             format!(
@@ -201,14 +226,16 @@ pub fn check(
                         )
                         .option("failregex"),
                         "failregex",
+                        None,
                     );
                 }
                 summary.scans.push(st);
             }
-            Err(e) => report(
+            Err(e) => report_at(
                 Problem::warning(Kind::MissingLogpath, format!("cannot read {p}: {e}"))
                     .option("logpath"),
                 "logpath",
+                None,
             ),
         }
     }
