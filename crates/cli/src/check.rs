@@ -13,6 +13,7 @@
 //! commands each action of JAIL would run for a ban of ADDR (see
 //! [`dryrun`]).
 
+mod actions;
 mod dryrun;
 mod lint;
 mod logscan;

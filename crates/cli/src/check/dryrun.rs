@@ -22,10 +22,10 @@ const OPS: [&str; 6] = [
 ];
 
 /// One action's rendered commands.
-struct ActionReport {
-    name: String,
+pub struct ActionReport {
+    pub name: String,
     /// `(op, conditional, command)` in execution order.
-    runs: Vec<Recorded>,
+    pub runs: Vec<Recorded>,
 }
 
 /// The dry run of one jail.
@@ -33,7 +33,7 @@ pub struct Report {
     jail: String,
     addr: String,
     family: Option<Family>,
-    actions: Vec<ActionReport>,
+    pub actions: Vec<ActionReport>,
     /// Actions that could not be rendered (Python actions, bad properties).
     pub errors: Vec<String>,
 }

@@ -17,7 +17,7 @@ use ironban_config::{Pos, Value};
 
 use super::options::{known_jail_options, referenced, unknown_in_section, FAIL2BAN_OPTIONS};
 use super::problem::{Findings, JailSummary, Kind, Problem};
-use super::regexes;
+use super::{actions, regexes};
 
 /// How far `ironban check` looks.
 #[derive(Debug, Clone)]
@@ -295,6 +295,7 @@ fn lint_jail(
     check_times(&jail, pristine, sec, f);
     check_logpaths(&jail, pristine, sec, &summary.backend, f);
     regexes::check(&stream, &jail, pristine, sec, settings, &mut summary, f);
+    actions::check(&stream, &jail, pristine, sec, f);
     f.jails.push(summary);
 }
 

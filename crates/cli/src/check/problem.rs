@@ -50,6 +50,9 @@ pub enum Kind {
     NoMatch,
     /// A log line format the filter cannot date.
     NoDate,
+    /// An action command a ban would run that is not valid shell, or
+    /// that keeps a `<tag>` nothing resolves.
+    Action,
     /// Something ironban does not support (Python actions).
     Unsupported,
     /// Another warning or error fail2ban's reader logs.
@@ -69,6 +72,7 @@ impl Kind {
             Kind::Regex => "regex",
             Kind::NoMatch => "no-match",
             Kind::NoDate => "no-date",
+            Kind::Action => "action",
             Kind::Unsupported => "unsupported",
             Kind::Reader => "reader",
         }
