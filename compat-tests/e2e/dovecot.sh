@@ -108,7 +108,8 @@ if start_server "$CONF" dovecot; then
 else
     say "--- server output:"; cat "$WORK"/server.out.* 2>/dev/null | tail -n 30
     say "--- server log:"; tail -n 30 "$WORK/server.log" 2>/dev/null
-    abort "server starts with the page's jail" "no answer to 'status dovecot' within 30s"
+    why=$(cat "$WORK"/server.out.* "$WORK/server.log" 2>/dev/null | grep -oE "Received [A-Za-z]+\(.{0,160}|ERROR:? .{0,160}" | head -n 1)
+    abort "server starts with the page's jail" "${why:-no answer to 'status dovecot' within 30s}"
 fi
 f=$(mail_matching '\[Fail2Ban\] dovecot: started' 20)
 check $([ -n "$f" ]; echo $?) "sink holds the '[Fail2Ban] dovecot: started' mail" "${f:+$(grep -m1 '^Subject:' "$f")}"

@@ -76,7 +76,7 @@ if start_server "$CONF" dovecot; then
     SERVER_UP=0
     pass "server starts the jail with the page's filter" "ready in ${SERVER_READY_SECS}s"
 else
-    why=$(cat "$WORK"/server.out.* "$WORK/server.log" 2>/dev/null | grep -oE "Received [A-Za-z]+\(.{0,160}|ERROR .{0,160}" | head -n 1)
+    why=$(cat "$WORK"/server.out.* "$WORK/server.log" 2>/dev/null | grep -oE "Received [A-Za-z]+\(.{0,160}|ERROR:? .{0,160}" | head -n 1)
     fail "server starts the jail with the page's filter" "refused: ${why:-no answer to 'status dovecot'}"
 fi
 

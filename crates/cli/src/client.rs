@@ -155,6 +155,24 @@ impl Client {
     }
 
     fn run(&self, argv: &[String]) -> bool {
+        // ("Using start params" is logged before fail2ban's handler exists,
+        // so it never shows; these two do at -v.)
+        self.log(
+            "fail2ban",
+            20,
+            &format!("Using socket file {}", self.conf.socket),
+        );
+        let level = ironban_server::log::str2level(&self.conf.loglevel)
+            .map(ironban_server::log::level_name)
+            .unwrap_or_else(|| self.conf.loglevel.to_uppercase());
+        self.log(
+            "fail2ban",
+            20,
+            &format!(
+                "Using pid file {}, [{level}] logging to {}",
+                self.conf.pidfile, self.conf.logtarget
+            ),
+        );
         if self.conf.interactive {
             return self.interactive(argv);
         }

@@ -188,6 +188,28 @@ impl Server {
         cnt
     }
 
+    /// Lifts every ban whose time is up at `now` (fail2ban: the actions
+    /// thread's `__checkUnBan`); returns how many.
+    pub fn unban_expired(&mut self, now: f64) -> usize {
+        let mut n = 0;
+        for j in self.jails.iter_mut() {
+            let jb = j.bantime;
+            let expired: Vec<String> = j
+                .bans
+                .iter()
+                .filter(|b| b.bantime(jb) != -1 && b.end(jb) <= now)
+                .map(|b| b.ip.clone())
+                .collect();
+            for ip in expired {
+                j.unban(&ip);
+                self.log
+                    .notice("actions", &format!("[{}] Unban {ip}", j.name));
+                n += 1;
+            }
+        }
+        n
+    }
+
     /// `status`: number of jails and their sorted names.
     pub fn status(&self) -> Obj {
         let mut names: Vec<&str> = self.jails.iter().map(|j| j.name.as_str()).collect();

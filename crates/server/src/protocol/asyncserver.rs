@@ -82,6 +82,23 @@ pub async fn run(
         stopping: AtomicBool::new(false),
         quit: Notify::new(),
     });
+    // Bans end on their own, checked every second as fail2ban's actions
+    // thread does; no `.await` while the lock is held.
+    let expiry = {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                if shared.stopping.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(mut srv) = shared.server.lock() {
+                    srv.unban_expired(crate::mytime::now());
+                }
+            }
+        })
+    };
     let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     tokio::pin!(shutdown);
     loop {
@@ -112,6 +129,7 @@ pub async fn run(
         }
     }
     shared.stopping.store(true, Ordering::SeqCst);
+    expiry.abort();
     log.info("server", "Shutdown in progress...");
     if let Ok(mut srv) = shared.server.lock() {
         srv.stop_all_jails();

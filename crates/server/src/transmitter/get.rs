@@ -105,8 +105,8 @@ pub fn get(srv: &Server, cmd: &[Value]) -> Answer {
                         "{} \t{} + {} = {}",
                         b.ip,
                         mytime::time2str(b.time),
-                        b.bantime,
-                        mytime::time2str(b.end())
+                        b.bantime(j.bantime),
+                        mytime::time2str(b.end(j.bantime))
                     )
                 }))
             } else {

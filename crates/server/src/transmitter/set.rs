@@ -342,7 +342,7 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
         }
         "datepattern" => {
             let v = arg(cmd, 2)?;
-            let dp = date_pattern(v);
+            let dp = super::regex::date_pattern(v, &log)?;
             srv.jail_mut(name)?.datepattern = dp.clone();
             Ok(q(Obj::from(dp)))
         }
@@ -385,14 +385,20 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
             if quiet {
                 return Ok(Obj::None);
             }
-            let count = (cmd.len() - 3).max(1) as i64;
+            let count = (cmd.len() - 3) as i64;
             let now = mytime::now();
             let j = srv.jail_mut(name)?;
-            j.fail_current += 1;
-            j.fail_total += count;
-            log.info("filter", &format!("[{}] Attempt {ip}", j.name));
-            if count >= j.maxretry && j.ban(&ip, now) {
-                log.notice("actions", &format!("[{}] Ban {ip}", j.name));
+            log.info(
+                "filter",
+                &format!("[{}] Attempt {ip} - {}", j.name, mytime::time2str(now)),
+            );
+            let retry = j.add_failure(&ip, count.max(1));
+            if retry >= j.maxretry {
+                // performBan: the failures leave the fail list for the ban.
+                j.fails.retain(|(i, _)| *i != ip);
+                if j.ban(&ip, now) {
+                    log.notice("actions", &format!("[{}] Ban {ip}", j.name));
+                }
             }
             Ok(Obj::Int(1))
         }
@@ -539,26 +545,6 @@ fn parse_ignorecache(v: &str) -> Result<Value, PyException> {
         Some(k) => Value::List(vec![k, count, time]),
         None => Value::None,
     })
-}
-
-/// What `get datepattern` answers after `set datepattern v`. The date
-/// detector belongs to ironban-filter; this keeps fail2ban's answer: a
-/// pattern that keeps the default templates (`{^LN-BEG}`, several lines)
-/// reports "Default Detectors", a single custom pattern reports itself.
-fn date_pattern(v: &Value) -> Value {
-    let s = match v {
-        Value::None => return Value::None,
-        other => text(other),
-    };
-    let defaults = s.lines().count() > 1 || s.trim() == "{^LN-BEG}" || s.trim().is_empty();
-    if defaults {
-        return Value::Tuple(vec![Value::None, Value::str("Default Detectors")]);
-    }
-    match s.as_str() {
-        "EPOCH" | "{EPOCH}" => Value::Tuple(vec![Value::None, Value::str("Epoch")]),
-        "TAI64N" | "{TAI64N}" => Value::Tuple(vec![Value::None, Value::str("TAI64N")]),
-        _ => Value::Tuple(vec![Value::Str(s.clone()), Value::Str(s)]),
-    }
 }
 
 fn known_encoding(e: &str) -> bool {

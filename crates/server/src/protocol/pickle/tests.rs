@@ -80,3 +80,47 @@ fn round_trips_exceptions() {
     assert_eq!(back, e);
     assert_eq!(back.repr(), "(1, UnknownJailException('nojail'))");
 }
+
+#[test]
+fn random_and_mutated_input_never_panics() {
+    // A small xorshift generator: deterministic, no dependency.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let seed = dumps(&Obj::List(vec![
+        Obj::from("set"),
+        Obj::from("sshd"),
+        Obj::Dict(vec![(
+            Obj::from("k"),
+            Obj::Tuple(vec![Obj::Int(1), Obj::Float(0.5)]),
+        )]),
+        Obj::ips(["192.0.2.1"]),
+        Obj::Exception(PyException::unknown_jail("x")),
+    ]));
+    for i in 0..20_000 {
+        let mut b = seed.clone();
+        let n = (next() % 6) as usize;
+        for _ in 0..=n {
+            let at = (next() as usize) % b.len();
+            match next() % 3 {
+                0 => b[at] = next() as u8,
+                1 => {
+                    b.remove(at);
+                }
+                _ => b.insert(at, next() as u8),
+            }
+            if b.is_empty() {
+                b.push(0x80);
+            }
+        }
+        if i % 4 == 0 {
+            b = (0..(next() % 64)).map(|_| next() as u8).collect();
+        }
+        let _ = loads(&b);
+        let _ = loads_reply(&b);
+    }
+}
