@@ -295,3 +295,29 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A fail2ban 0.8 `(?P<host>...)` failregex: fail2ban-regex 1.x refuses it
+/// ("No failure-id group"), ironban reads it as `<HOST>` and `check` warns.
+#[test]
+fn old_host_group_warned_where_fail2ban_refuses() {
+    let (_, json) = run("check-regex", &["--json"]);
+    let j: J = serde_json::from_str(&json).unwrap();
+    let warned = j["problems"].as_array().unwrap().iter().any(|p| {
+        p["jail"] == "four"
+            && p["severity"] == "warning"
+            && p["kind"] == "regex"
+            && p["message"].as_str().unwrap().contains("(?P<host>")
+    });
+    assert!(warned, "{json}");
+    let f2b = Path::new("/usr/bin/fail2ban-regex");
+    if !f2b.exists() {
+        return;
+    }
+    let out = Command::new(f2b)
+        .current_dir(root().join("fixtures/configs/check-regex"))
+        .args(["logs/auth.log", r"failure from (?P<host>\S+)$"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("No failure-id group"), "{text}");
+}

@@ -145,7 +145,19 @@ pub fn check(
         None => None,
     };
     for r in &opts.failregex {
-        if let Err(e) = Regex::new_fail(r, multiline, opts.usedns, pref.as_ref()) {
+        let compiled = Regex::new_fail(r, multiline, opts.usedns, pref.as_ref());
+        if compiled.as_ref().is_ok_and(Regex::deprecated_host) {
+            report_at(
+                Problem::warning(
+                    Kind::Regex,
+                    format!("failregex {r:?} uses fail2ban 0.8's (?P<host>...) group: read as <HOST> (fail2ban 1.x refuses it); write <HOST> instead"),
+                )
+                .option("failregex"),
+                "failregex",
+                Some(r),
+            );
+        }
+        if let Err(e) = compiled {
             // Without a compiled prefregex the id check is meaningless.
             if opts.prefregex.is_some() && pref.is_none() && e.kind == ErrorKind::NoFailureId {
                 continue;
