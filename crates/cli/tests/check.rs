@@ -321,3 +321,37 @@ fn old_host_group_warned_where_fail2ban_refuses() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("No failure-id group"), "{text}");
 }
+
+/// Each time value `check` calls invalid is one real fail2ban cannot read
+/// either (`fail2ban-client --str2sec VALUE` fails), and the fixture's valid
+/// ones (`1h30m`) it reads.
+#[test]
+fn bad_times_are_fail2ban_str2sec_failures() {
+    let f2b = Path::new("/usr/bin/fail2ban-client");
+    if !f2b.exists() {
+        eprintln!("fail2ban-client not installed; skipped");
+        return;
+    }
+    let str2sec_ok = |v: &str| {
+        Command::new(f2b)
+            .args(["--str2sec", v])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    let (_, json) = run("check-bad-time", &["--json"]);
+    let j: J = serde_json::from_str(&json).unwrap();
+    let mut n = 0;
+    for p in j["problems"].as_array().unwrap() {
+        if p["kind"] != "bad-time" {
+            continue;
+        }
+        let msg = p["message"].as_str().unwrap();
+        let value = msg.split('"').nth(1).unwrap();
+        assert!(!str2sec_ok(value), "fail2ban reads {value:?}");
+        n += 1;
+    }
+    assert_eq!(n, 3);
+    assert!(str2sec_ok("1h30m"));
+}

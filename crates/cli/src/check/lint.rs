@@ -381,7 +381,7 @@ fn check_files(
     }
 }
 
-/// Time values the server would refuse (`str2seconds`), and numbers.
+/// Time values the server would refuse (`str2seconds`), numbers, backends.
 fn check_times(jail: &JailReader, cp: &ConfigParser, sec: &str, f: &mut Findings) {
     for opt in ["bantime", "findtime", "bantime.maxtime", "bantime.rndtime"] {
         let Some(v) = jail.opts.get(opt) else {
@@ -397,6 +397,27 @@ fn check_times(jail: &JailReader, cp: &ConfigParser, sec: &str, f: &mut Findings
                 .at(locate(cp, sec, opt))
                 .jail(sec)
                 .option(opt),
+            );
+        }
+    }
+    // fail2ban's server: `Jail._setBackend`.
+    if let Some(v) = jail.opts.get("backend") {
+        let txt = v.to_string();
+        let name = extract_options(&txt)
+            .map(|(n, _)| n.to_lowercase())
+            .unwrap_or_default();
+        if !matches!(
+            name.as_str(),
+            "auto" | "pyinotify" | "gamin" | "polling" | "systemd"
+        ) {
+            f.problems.push(
+                Problem::error(
+                    Kind::BadValue,
+                    format!("backend: unknown backend {txt:?}; it must be auto, pyinotify, gamin, polling or systemd (fail2ban refuses to start the jail)"),
+                )
+                .at(locate(cp, sec, "backend"))
+                .jail(sec)
+                .option("backend"),
             );
         }
     }
