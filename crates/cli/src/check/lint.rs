@@ -109,6 +109,9 @@ fn reader_messages(log: &[LogMsg], jail: Option<&str>, cp: Option<&ConfigParser>
         }
         if msg.contains("Jail will monitor systemd journal") {
             p.kind = Kind::MissingLogpath;
+            p.message = format!(
+                "{msg} (as fail2ban 1.1 does; fail2ban 1.0 stops instead with \"Have not found any log file\")"
+            );
             if let (Some(cp), Some(j)) = (cp, jail) {
                 p = p.at(locate(cp, j, "logpath")).option("logpath");
             }
