@@ -133,8 +133,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
     let o = match parse(args.get(1..).unwrap_or(&[])) {
         Ok(Parsed::Run(o)) => o,
         Ok(Parsed::Help) => {
-            println!("{USAGE}");
-            return 0;
+            return emit(&format!("{USAGE}\n")).map_or_else(|code| code, |()| 0);
         }
         Err(e) => {
             eprintln!("ironban check: {e}\n\n{USAGE}");

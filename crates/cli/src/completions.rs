@@ -61,7 +61,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     if args.iter().any(|a| a == "-h" || a == "--help") {
-        println!("{USAGE}");
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), "{USAGE}");
         return 0;
     }
     let shell = match args.first().map(String::as_str) {

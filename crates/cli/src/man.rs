@@ -82,7 +82,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
                 }
             },
             "-h" | "--help" => {
-                println!("{USAGE}");
+                use std::io::Write;
+                let _ = writeln!(std::io::stdout(), "{USAGE}");
                 return 0;
             }
             p if !p.starts_with('-') && page.is_none() => page = Some(p.to_string()),
@@ -95,8 +96,10 @@ pub fn main(args: Vec<OsString>) -> i32 {
     if let Some(dir) = out {
         return match write_all(&dir) {
             Ok(paths) => {
+                use std::io::Write;
+                let mut out = std::io::stdout().lock();
                 for p in paths {
-                    println!("{}", p.display());
+                    let _ = writeln!(out, "{}", p.display());
                 }
                 0
             }
