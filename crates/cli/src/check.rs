@@ -22,6 +22,7 @@ mod problem;
 mod regexes;
 #[cfg(test)]
 mod tests;
+mod tools;
 
 use std::ffi::OsString;
 use std::io::Write;

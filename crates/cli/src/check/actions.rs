@@ -18,6 +18,7 @@ use ironban_config::Value;
 use super::dryrun;
 use super::lint::{line_of, locate};
 use super::problem::{Findings, Kind, Problem};
+use super::tools;
 
 /// Names a file set refers to: `%(x)s`, `<x>`, `<sec/x>`, and every option
 /// it defines.
@@ -51,6 +52,12 @@ fn tags(v: &str, out: &mut HashSet<String>) {
             }
         }
     }
+}
+
+/// Whether some value of the file set contains `text`.
+fn written(cp: &ConfigParser, text: &str) -> bool {
+    let has = |s: &Section| s.iter().any(|(_, e)| e.value.contains(text));
+    has(&cp.defaults) || cp.sections.iter().any(|(_, s)| has(s))
 }
 
 /// Unresolved `<tag>`s in a rendered command.
@@ -210,12 +217,19 @@ pub fn check(
                 .or_else(|| action_pos(file))
         };
         let mut seen = HashSet::new();
+        let mut missing = HashSet::new();
         for r in &a.runs {
             let op = r.op.name();
             if !seen.insert((op, r.cmd.script.clone())) {
                 continue;
             }
-            let left = leftover_tags(&r.cmd.script);
+            // Only tags written as tags in the action file: `<fail2ban>` from
+            // `From: <<sender>>` or pf's `<f2b-<name>>` are the command's own
+            // syntax, not a tag nothing resolved.
+            let left: Vec<String> = leftover_tags(&r.cmd.script)
+                .into_iter()
+                .filter(|t| pair.is_none_or(|(_, _, rd)| written(&rd.def.cp, t)))
+                .collect();
             if !left.is_empty() {
                 f.problems.push(
                     Problem::warning(
@@ -230,6 +244,24 @@ pub fn check(
                     .jail(sec)
                     .option("action"),
                 );
+            }
+            if matches!(op, "actionstart" | "actionban") {
+                for prog in tools::commands(&r.cmd.script) {
+                    if !tools::installed(&prog) && missing.insert(prog.clone()) {
+                        f.problems.push(
+                            Problem::warning(
+                                Kind::Action,
+                                format!(
+                                    "action '{}' {op} runs `{prog}`, which is not installed here (not found in PATH or the sbin directories): bans would fail",
+                                    a.name
+                                ),
+                            )
+                            .at(at(op))
+                            .jail(sec)
+                            .option("action"),
+                        );
+                    }
+                }
             }
             if let Some(msg) = shell_syntax(&r.cmd.script) {
                 f.problems.push(
