@@ -16,6 +16,44 @@ const REGEX_ABOUT: &str = "test a fail2ban filter or regex against a log file or
 const CHECK_ABOUT: &str =
     "report every problem of a configuration at once, or dry-run a jail's actions";
 
+/// The commands operators use most, for the client's man page (ironban
+/// implements fail2ban's whole command table; this is the short list).
+const CLIENT_COMMANDS: &str = "\
+Common commands:
+  start | stop | restart
+      start the server (it reads the configuration), stop it, or both
+  reload [--restart] [--unban] [--all] [JAIL]
+      re-read the configuration (of one jail)
+  status [JAIL]
+      the jails, or one jail's counters and banned addresses
+  ping | version
+      whether the server is up; the fail2ban version it answers as
+  banned [ADDR ...]
+      the jails an address is banned in
+  unban ADDR ... | unban --all
+      lift bans in every jail
+  set JAIL banip ADDR ... | set JAIL unbanip ADDR ...
+      ban or unban by hand
+  set JAIL addignoreip ADDR
+      never ban ADDR in JAIL
+  get JAIL bantime | findtime | maxretry | failregex | logpath
+      a jail's settings as the server holds them
+  set loglevel LEVEL | flushlogs
+      the server's logging
+  stats
+      one line per jail
+
+Exit status: 0 on success, 255 on an error (as fail2ban-client).
+
+Files:
+  /etc/fail2ban                       configuration
+  /run/fail2ban/fail2ban.sock         socket
+  /run/fail2ban/fail2ban.pid          pid file
+  /var/lib/fail2ban/fail2ban.sqlite3  bans
+
+See also: ironban(1), ironban-check(1), fail2ban-server(1),
+fail2ban-regex(1), jail.conf(5).";
+
 fn flag(id: &'static str) -> Arg {
     Arg::new(id).action(ArgAction::SetTrue)
 }
@@ -186,12 +224,25 @@ pub fn client() -> Command {
              fail2ban-client set sshd banip 192.0.2.1\n  fail2ban-client --json status sshd\n  \
              fail2ban-client -t",
         )
+        .after_long_help(CLIENT_COMMANDS)
 }
 
 /// `fail2ban-server` / `ironban server`.
 pub fn server() -> Command {
     cmdline_args(Command::new("fail2ban-server"))
         .about(SERVER_ABOUT)
+        .after_long_help(
+            "Signals: SIGTERM and SIGINT stop the jails and the server; SIGUSR1 reopens \
+             the log file (after logrotate).\n\n\
+             Under systemd: ironban.service runs `ironban server -c /etc/fail2ban -xf start`; \
+             a socket passed by systemd (LISTEN_FDS) is used instead of creating one.\n\n\
+             Files:\n  \
+             /etc/fail2ban                       configuration\n  \
+             /run/fail2ban/fail2ban.sock         socket\n  \
+             /run/fail2ban/fail2ban.pid          pid file\n  \
+             /var/log/fail2ban.log               log (logtarget)\n\n\
+             See also: ironban(1), fail2ban-client(1), ironban-check(1), jail.conf(5).",
+        )
         .long_about(
             "Reads the configuration (unless --async), then listens on the socket for \
              fail2ban-client and watches the jails' logs, banning addresses with the \
@@ -212,6 +263,15 @@ pub fn server() -> Command {
 pub fn regex() -> Command {
     Command::new("fail2ban-regex")
         .about(REGEX_ABOUT)
+        .after_long_help(
+            "Examples:\n  \
+             fail2ban-regex /var/log/auth.log sshd\n  \
+             fail2ban-regex /var/log/auth.log 'sshd[mode=aggressive]'\n  \
+             fail2ban-regex 'Jan 1 00:00:00 host sshd[1]: Invalid user x from 192.0.2.1' sshd\n  \
+             fail2ban-regex --json /var/log/mail.log /etc/fail2ban/filter.d/postfix.conf\n\n\
+             Exit status: 0 on success, 255 on an error (as fail2ban-regex).\n\n\
+             See also: ironban(1), ironban-check(1), jail.conf(5).",
+        )
         .long_about(
             "Runs a filter (a name such as sshd[mode=aggressive], a filter file, or a raw \
              failregex) over a log file or a single log line and reports which lines \
@@ -359,6 +419,17 @@ pub fn regex() -> Command {
 pub fn check() -> Command {
     Command::new("check")
         .about(CHECK_ABOUT)
+        .after_long_help(
+            "Exit status: 0 when there is no error (warnings allowed), 1 when there is one, \
+             2 for a bad command line.\n\n\
+             Examples:\n  \
+             ironban check\n  \
+             ironban check -c /etc/fail2ban --json | jq '.problems[]'\n  \
+             ironban check --scan-mb 64\n  \
+             ironban check --jail sshd --ban 192.0.2.1\n\n\
+             Colours are used only on a terminal, and never when NO_COLOR is set.\n\n\
+             See also: ironban(1), fail2ban-client(1), fail2ban-regex(1), jail.conf(5).",
+        )
         .long_about(
             crate::check::USAGE
                 .split("\n\n")
@@ -444,6 +515,13 @@ pub fn ironban() -> Command {
              its first word.",
         )
         .version(env!("CARGO_PKG_VERSION"))
+        .after_long_help(
+            "Moving from fail2ban: stop fail2ban, run `ironban check -c /etc/fail2ban`, \
+             start ironban.service; fail2ban-client keeps working on the same socket. \
+             See docs/migration.md in the source.\n\n\
+             See also: ironban-check(1), fail2ban-client(1), fail2ban-server(1), \
+             fail2ban-regex(1), jail.conf(5).",
+        )
         .subcommand_required(true)
         .subcommand(sub(client(), "client").about(CLIENT_ABOUT))
         .subcommand(sub(server(), "server").about(SERVER_ABOUT))
