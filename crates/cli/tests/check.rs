@@ -355,3 +355,36 @@ fn bad_times_are_fail2ban_str2sec_failures() {
     assert_eq!(n, 3);
     assert!(str2sec_ok("1h30m"));
 }
+
+/// On a terminal (a pty made by `script`) the report is coloured, unless
+/// NO_COLOR is set; piped it never is (checked in `text_report_as_expected`).
+#[test]
+fn colour_on_a_terminal_only_without_no_color() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("script(1) not installed; skipped");
+        return;
+    }
+    let cmd = format!(
+        "{} check -c fixtures/configs/check-bad-time",
+        env!("CARGO_BIN_EXE_ironban")
+    );
+    let on_pty = |no_color: Option<&str>| {
+        let mut c = Command::new("script");
+        c.current_dir(root()).args(["-qc", &cmd, "/dev/null"]);
+        c.env_remove("NO_COLOR");
+        if let Some(v) = no_color {
+            c.env("NO_COLOR", v);
+        }
+        String::from_utf8_lossy(&c.output().unwrap().stdout).into_owned()
+    };
+    let coloured = on_pty(None);
+    assert!(
+        coloured.contains("\x1b[1;31merror[bad-time]\x1b[0m"),
+        "{coloured}"
+    );
+    let plain = on_pty(Some("1"));
+    assert!(
+        plain.contains("error[bad-time]") && !plain.contains('\x1b'),
+        "{plain}"
+    );
+}
