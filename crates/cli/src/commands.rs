@@ -495,9 +495,22 @@ pub fn completions() -> Command {
         .arg(
             Arg::new("shell")
                 .value_name("SHELL")
-                .required(true)
+                .required_unless_present("out")
                 .value_parser(["bash", "zsh", "fish"])
                 .help("bash, zsh or fish"),
+        )
+        .arg(
+            Arg::new("program")
+                .value_name("PROGRAM")
+                .value_parser(crate::completions::PROGRAMS.to_vec())
+                .help("one program (default: all four)"),
+        )
+        .arg(
+            value("out", "DIR")
+                .long("out")
+                .value_hint(ValueHint::DirPath)
+                .conflicts_with_all(["shell", "program"])
+                .help("write DIR/bash/PROGRAM, DIR/zsh/_PROGRAM, DIR/fish/PROGRAM.fish"),
         )
 }
 

@@ -103,3 +103,74 @@ fn completions_parse_in_their_shell() {
     assert_eq!(code, 0);
     assert!(String::from_utf8_lossy(&one).starts_with("#compdef fail2ban-client"));
 }
+
+#[test]
+fn checked_in_completions_are_current() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, listed) = ironban(&["completions", "--out", tmp.path().to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert_eq!(String::from_utf8_lossy(&listed).lines().count(), 12);
+    for (sub, file) in [
+        ("bash", "ironban"),
+        ("bash", "fail2ban-client"),
+        ("bash", "fail2ban-server"),
+        ("bash", "fail2ban-regex"),
+        ("zsh", "_ironban"),
+        ("zsh", "_fail2ban-client"),
+        ("zsh", "_fail2ban-server"),
+        ("zsh", "_fail2ban-regex"),
+        ("fish", "ironban.fish"),
+        ("fish", "fail2ban-client.fish"),
+        ("fish", "fail2ban-server.fish"),
+        ("fish", "fail2ban-regex.fish"),
+    ] {
+        let fresh = std::fs::read(tmp.path().join(sub).join(file)).unwrap();
+        let kept =
+            std::fs::read(root().join("man/completions").join(sub).join(file)).unwrap_or_default();
+        assert!(
+            fresh == kept,
+            "man/completions/{sub}/{file} is stale: run `ironban completions --out man/completions`"
+        );
+    }
+}
+
+/// bash really completes with the installed file: `fail2ban-client --dum`
+/// gives `--dump-pretty`, `ironban check --sc` gives `--scan-mb`.
+#[test]
+fn bash_completes_options() {
+    let complete = |file: &str, func: &str, words: &[&str]| -> String {
+        let script = format!(
+            "source {}; COMP_WORDS=({}); COMP_CWORD={}; COMP_LINE=\"{}\"; COMP_POINT=${{#COMP_LINE}}; \
+             {func} {} {} {}; echo \"${{COMPREPLY[@]}}\"",
+            root().join("man/completions/bash").join(file).display(),
+            words.join(" "),
+            words.len() - 1,
+            words.join(" "),
+            words[0],
+            words[words.len() - 1],
+            words[words.len().saturating_sub(2)],
+        );
+        let out = Command::new("bash").args(["-c", &script]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(
+        complete(
+            "fail2ban-client",
+            "_fail2ban__client",
+            &["fail2ban-client", "--dum"]
+        ),
+        "--dump-pretty"
+    );
+    assert_eq!(
+        complete("ironban", "_ironban", &["ironban", "check", "--sc"]),
+        "--scan-mb"
+    );
+    assert_eq!(
+        complete(
+            "fail2ban-regex",
+            "_fail2ban__regex",
+            &["fail2ban-regex", "--print-all-mi"]
+        ),
+        "--print-all-missed"
+    );
+}
