@@ -12,6 +12,8 @@ const CMDLINE_SRC: &str = include_str!("../client/cmdline.rs");
 const REGEX_OPTS_SRC: &str = include_str!("../regex/opts.rs");
 const CHECK_SRC: &str = include_str!("../check.rs");
 const MAIN_SRC: &str = include_str!("../main.rs");
+const MAN_SRC: &str = include_str!("../man.rs");
+const COMPLETIONS_SRC: &str = include_str!("../completions.rs");
 
 /// The string literals of a piece of Rust source (escapes kept raw).
 fn literals(src: &str) -> Vec<String> {
@@ -191,6 +193,25 @@ fn check_parser_matches_description() {
     // And the usage text names each of them.
     for o in c_all.iter().filter(|o| o.starts_with("--")) {
         assert!(crate::check::USAGE.contains(o.as_str()), "{o}");
+    }
+}
+
+/// `ironban man` and `ironban completions`: the options their `main`
+/// handles (help aside, which clap adds itself) are described.
+#[test]
+fn man_and_completions_match_description() {
+    for (src, cmd) in [(MAN_SRC, man()), (COMPLETIONS_SRC, completions())] {
+        let mut parsed = option_literals(between(src, "pub fn main(", "\n}\n"));
+        parsed.remove("-h");
+        parsed.remove("--help");
+        let (described, valued) = clap_options(&cmd);
+        assert_eq!(parsed, described, "{}", cmd.get_name());
+        assert_eq!(
+            valued,
+            described,
+            "{}: every option takes a value",
+            cmd.get_name()
+        );
     }
 }
 
