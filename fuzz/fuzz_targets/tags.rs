@@ -41,7 +41,11 @@ fuzz_target!(|data: &[u8]| {
         fq: "host.example".into(),
         short: "host".into(),
     };
-    let resolved = tags::substitute_recursive(&props, "family=inet6", &["ip"]).unwrap_or(props);
+    // As `CommandAction` does: a set that does not resolve is an error, and
+    // nothing is substituted with it.
+    let Ok(resolved) = tags::substitute_recursive(&props, "family=inet6", &["ip"]) else {
+        return;
+    };
     let Ok(static_cmd) = tags::replace_tag(&cmd, &resolved, "family=inet6", &hosts) else {
         return;
     };

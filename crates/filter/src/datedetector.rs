@@ -207,12 +207,9 @@ pub struct DateDetector {
 }
 
 fn char_before(s: &str, i: usize) -> String {
-    if i == 0 || i > s.len() {
-        return String::new();
-    }
-    s[..i]
-        .chars()
-        .next_back()
+    // `i` comes from the previous line: it may fall inside a character here.
+    s.get(..i)
+        .and_then(|p| p.chars().next_back())
         .map(String::from)
         .unwrap_or_default()
 }
