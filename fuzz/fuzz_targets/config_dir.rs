@@ -22,7 +22,12 @@ fn dir() -> &'static Path {
     .path()
 }
 
-const FILES: [&str; 4] = ["jail.conf", "filter.d/f.conf", "filter.d/f.local", "action.d/a.conf"];
+const FILES: [&str; 4] = [
+    "jail.conf",
+    "filter.d/f.conf",
+    "filter.d/f.local",
+    "action.d/a.conf",
+];
 
 fuzz_target!(|data: &[u8]| {
     let d = dir();

@@ -16,7 +16,10 @@ struct Dyn<'a>(&'a [(String, String)]);
 
 impl DynamicTags for Dyn<'_> {
     fn get(&self, tag: &str) -> Option<String> {
-        self.0.iter().find(|(k, _)| k == tag).map(|(_, v)| v.clone())
+        self.0
+            .iter()
+            .find(|(k, _)| k == tag)
+            .map(|(_, v)| v.clone())
     }
     fn ticket_data(&self, key: &str) -> Option<String> {
         self.get(key)
@@ -51,7 +54,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let sc = tags::replace_dynamic_tags(&static_cmd, &Dyn(&dynamic), &hosts);
     for (name, value) in &sc.vars {
-        assert!(value.chars().any(tags::is_shell_special), "{name}={value:?}");
+        assert!(
+            value.chars().any(tags::is_shell_special),
+            "{name}={value:?}"
+        );
         assert!(sc.script.contains(&format!("${name}")), "{name} not used");
     }
 });

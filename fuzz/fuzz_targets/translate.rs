@@ -9,7 +9,9 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let (pattern, hay) = text.split_once('\n').unwrap_or((&text, "user root from 192.0.2.1 port 22"));
+    let (pattern, hay) = text
+        .split_once('\n')
+        .unwrap_or((&text, "user root from 192.0.2.1 port 22"));
     let _ = translate(pattern);
     for multiline in [false, true] {
         if let Ok(p) = PatternBuilder::new().multiline(multiline).build(pattern) {
