@@ -113,9 +113,16 @@ fn ids(cmd: &mut Command) -> Result<Vec<String>, String> {
 #[test]
 fn injected_addresses_match_fail2ban() {
     let filters = shared_dir().join("upstream/fail2ban/config/filter.d");
-    assert!(filters.is_dir(), "{} is missing (set IRONBAN_SHARED)", filters.display());
+    assert!(
+        filters.is_dir(),
+        "{} is missing (set IRONBAN_SHARED)",
+        filters.display()
+    );
     let oracle = Path::new("/usr/bin/fail2ban-regex");
-    assert!(oracle.exists(), "real fail2ban-regex is missing (apt-get install fail2ban)");
+    assert!(
+        oracle.exists(),
+        "real fail2ban-regex is missing (apt-get install fail2ban)"
+    );
     let ironban = env!("CARGO_BIN_EXE_ironban");
 
     let (mut passed, mut failed) = (0, 0);
@@ -141,7 +148,10 @@ fn injected_addresses_match_fail2ban() {
                 // The oracle (fail2ban 1.0.2) cannot read this newer filter:
                 // nothing to compare with; counted, never passed.
                 oracle_errors += 1;
-                println!("ORACLE-ERROR {filter}: {line}\n  {}", e.lines().last().unwrap_or(""));
+                println!(
+                    "ORACLE-ERROR {filter}: {line}\n  {}",
+                    e.lines().last().unwrap_or("")
+                );
                 continue;
             }
         };
@@ -182,5 +192,8 @@ fn injected_addresses_match_fail2ban() {
     );
     println!("hostile_injection: {passed} passed, {failed} failed");
     assert_eq!(failed, 0);
-    assert_eq!(oracle_errors, 0, "every case must be checked against fail2ban");
+    assert_eq!(
+        oracle_errors, 0,
+        "every case must be checked against fail2ban"
+    );
 }
