@@ -73,5 +73,13 @@ for suite in $(ls compat-tests/src/bin/ 2>/dev/null | sed -n 's/\.rs$//p' | sort
     echo "test-all: compat suite $suite at its floor or above ($p of $total, floor $min); known failures remain"
   fi
 done
+echo "== default config (config/) against real fail2ban"
+if IRONBAN_BIN=target/release/ironban ./scripts/check-default-config.sh; then
+  echo "test-all: default config checks passed"
+else
+  echo "test-all: default config checks failed" >&2
+  status=1
+fi
+
 echo "compat: $total_pass passed, $total_fail failed"
 exit $status

@@ -8,14 +8,18 @@
 //! recording executor (nothing runs). Cases:
 //! * `actions`: `(action, family, op)` for the six ops of `commands.<family>`;
 //! * `actions-lifecycle`: the whole call sequence per family, and
-//!   `full_cycle` (both families through one action).
+//!   `full_cycle` (both families through one action);
+//! * `actions-config`: the same `(action, family, op)` cases, but with the
+//!   action built from ironban-config's own stream of the golden
+//!   `jail.local` over the upstream config (the path `ironban check` takes).
 
 use std::collections::BTreeMap;
 
 use ironban_action::exec::Recorded;
 use ironban_action::{ActionInfo, CommandAction, FailId, HostNames, Op, Recorder, Ticket};
-use ironban_compat_tests::{golden_dir, Tally};
+use ironban_compat_tests::{golden_dir, upstream_dir, Tally};
 use serde_json::{json, Value as J};
+use std::path::{Path, PathBuf};
 
 const NOW: f64 = 1_700_000_000.0;
 const BANTIME: i64 = 600;
@@ -215,6 +219,91 @@ fn short(v: &J) -> String {
     }
 }
 
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let dst = to.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            copy_dir(&e.path(), &dst)?;
+        } else {
+            std::fs::copy(e.path(), dst)?;
+        }
+    }
+    Ok(())
+}
+
+fn value_to_json(v: &ironban_config::Value) -> J {
+    use ironban_config::Value as V;
+    match v {
+        V::None => J::Null,
+        V::Bool(b) => J::Bool(*b),
+        V::Int(i) => json!(i),
+        V::Float(f) => json!(f),
+        V::Str(s) => J::String(s.clone()),
+        V::List(l) | V::Tuple(l) => J::Array(l.iter().map(value_to_json).collect()),
+        V::Dict(_) => J::String(v.repr()),
+    }
+}
+
+/// A scratch copy of the upstream config, whose `jail.local` each case
+/// rewrites, and the log directory standing in for `@LOGDIR@`.
+struct Scratch {
+    conf: PathBuf,
+    logdir: PathBuf,
+}
+
+impl Scratch {
+    fn new() -> Result<Scratch, String> {
+        let root = std::env::temp_dir().join(format!("ironban-actions-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let conf = root.join("config");
+        copy_dir(&upstream_dir().join("config"), &conf)
+            .map_err(|e| format!("copying config: {e}"))?;
+        let logdir = root.join("logs");
+        std::fs::create_dir_all(logdir.join("var/log")).map_err(|e| e.to_string())?;
+        std::fs::write(logdir.join("var/log/auth.log"), "").map_err(|e| e.to_string())?;
+        Ok(Scratch { conf, logdir })
+    }
+
+    /// The action part of ironban-config's stream for a golden `jail.local`.
+    fn stream(&self, jail_local: &str) -> Result<J, String> {
+        let text = jail_local.replace("@LOGDIR@", &self.logdir.display().to_string());
+        std::fs::write(self.conf.join("jail.local"), text).map_err(|e| e.to_string())?;
+        let st = ironban_config::read_stream(&self.conf).map_err(|e| e.to_string())?;
+        let cmds: Vec<J> = st
+            .commands
+            .iter()
+            .filter(|c| {
+                let s = |i: usize| {
+                    c.get(i)
+                        .and_then(ironban_config::Value::as_str)
+                        .unwrap_or("")
+                };
+                matches!((s(0), s(2)), ("set", "addaction") | ("multi-set", "action"))
+            })
+            .map(|c| J::Array(c.iter().map(value_to_json).collect()))
+            .collect();
+        Ok(J::Array(cmds))
+    }
+
+    /// Rendered commands mention the log path: show it as the golden does.
+    fn normalise(&self, v: &J) -> J {
+        let s = v
+            .to_string()
+            .replace(&self.logdir.display().to_string(), "/tmp/golden/logs");
+        serde_json::from_str(&s).unwrap_or(J::Null)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if let Some(root) = self.conf.parent() {
+            let _ = std::fs::remove_dir_all(root);
+        }
+    }
+}
+
 fn main() {
     let dir = golden_dir().join("actions");
     let mut files: Vec<_> = match std::fs::read_dir(&dir) {
@@ -231,6 +320,8 @@ fn main() {
     files.sort();
     let mut tally = Tally::new("actions");
     let mut cycles = Tally::new("actions-lifecycle");
+    let mut via_config = Tally::new("actions-config");
+    let scratch = Scratch::new();
     for path in files {
         let name = path
             .file_stem()
@@ -279,6 +370,38 @@ fn main() {
                 )
             });
         }
+        let from_config = match &scratch {
+            Ok(sc) => sc.stream(g["jail_local"].as_str().unwrap_or("")),
+            Err(e) => Err(e.clone()),
+        };
+        for (fam, ip) in [("inet4", "192.0.2.1"), ("inet6", "2001:db8::1")] {
+            let log = from_config
+                .as_ref()
+                .map_err(|e| e.clone())
+                .and_then(|st| lifecycle(st, fam, ip));
+            let got = match log {
+                Ok(log) => commands(&log),
+                Err(e) => {
+                    via_config.check(false, || format!("{name} {fam}: {e}"));
+                    continue;
+                }
+            };
+            for op in OPS {
+                let want = &g["commands"][fam][op.name()];
+                let have = match &scratch {
+                    Ok(sc) => sc.normalise(&got[op.name()]),
+                    Err(_) => J::Null,
+                };
+                via_config.check(*want == have, || {
+                    format!(
+                        "{name} {fam} {} (via config):\n  want {}\n  have {}",
+                        op.name(),
+                        short(want),
+                        short(&have)
+                    )
+                });
+            }
+        }
         match full_cycle(&g["stream"]) {
             Ok(log) => {
                 let have = J::Array(log);
@@ -295,6 +418,7 @@ fn main() {
         }
     }
     let a = cycles.finish(20);
+    let c = via_config.finish(20);
     let b = tally.finish(40);
-    std::process::exit(a.max(b));
+    std::process::exit(a.max(b).max(c));
 }

@@ -8,9 +8,10 @@
 //! and compared line by line (plus the warnings on stderr where the golden
 //! has them). Every line is one case.
 //!
-//! Then the bad-input fixtures (`fixtures/configs/*`): the built `ironban`
-//! binary and real `fail2ban-client` (Debian's, must be installed) run
-//! `-c DIR -d` on each; exit status (zero or not) and stdout must agree,
+//! Then the fixtures of `fixtures/configs/*` (valid dialect/reader corner
+//! cases and the bad inputs): the built `ironban` binary and real
+//! `fail2ban-client` (Debian's, must be installed) run `-c DIR -d` and
+//! `-c DIR --dp` on each; exit status (zero or not) and stdout must agree,
 //! except where docs/config.md lists a deliberate difference. One case each.
 
 use std::fs;
@@ -181,12 +182,12 @@ fn run_case(t: &mut Tally, case: &str, confdir: &Path, replace: &[(String, &str)
 }
 
 /// Runs `prog -c dir -d`: (exit code, stdout, stderr).
-fn run_dump(prog: &Path, args: &[&str], dir: &Path) -> Option<(i32, String, String)> {
+fn run_dump(prog: &Path, args: &[&str], dir: &Path, mode: &str) -> Option<(i32, String, String)> {
     let out = std::process::Command::new(prog)
         .args(args)
         .arg("-c")
         .arg(dir)
-        .arg("-d")
+        .arg(mode)
         .output()
         .ok()?;
     Some((
@@ -196,19 +197,24 @@ fn run_dump(prog: &Path, args: &[&str], dir: &Path) -> Option<(i32, String, Stri
     ))
 }
 
-fn bad_input(t: &mut Tally) {
+fn fixtures(t: &mut Tally) {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/configs");
     let ironban = std::env::current_exe()
         .ok()
         .and_then(|p| p.parent().map(|d| d.join("ironban")))
         .filter(|p| p.is_file());
     let Some(ironban) = ironban else {
-        t.check(false, || "bad-input: the ironban binary is not built next to this suite (cargo build --workspace)".into());
+        t.check(false, || {
+            "fixtures: the ironban binary is not built next to this suite (cargo build --workspace)"
+                .into()
+        });
         return;
     };
     let f2b = Path::new("/usr/bin/fail2ban-client");
     if !f2b.is_file() {
-        t.check(false, || "bad-input: real fail2ban-client is missing (apt-get install fail2ban)".into());
+        t.check(false, || {
+            "fixtures: real fail2ban-client is missing (apt-get install fail2ban)".into()
+        });
         return;
     }
     let mut dirs: Vec<PathBuf> = fs::read_dir(&fixtures)
@@ -218,28 +224,38 @@ fn bad_input(t: &mut Tally) {
         .collect();
     dirs.sort();
     for dir in dirs {
-        let case = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
-        let ours = run_dump(&ironban, &["client"], &dir);
-        let theirs = run_dump(f2b, &[], &dir);
-        let (Some((orc, oout, oerr)), Some((frc, fout, _))) = (ours, theirs) else {
-            t.check(false, || format!("bad-input/{case}: could not run both programs"));
-            continue;
-        };
-        if oerr.contains("panicked") {
-            t.check(false, || format!("bad-input/{case}: ironban panicked: {oerr}"));
-            continue;
-        }
-        if case == "missing-include" {
-            // Deliberate difference (docs/config.md): fail2ban skips a missing
-            // included .conf silently; ironban reports it.
-            t.check(orc != 0 && frc == 0, || {
-                format!("bad-input/{case}: expected ironban to fail (rc {orc}) where fail2ban passes (rc {frc})")
+        let case = dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        for mode in ["-d", "--dp"] {
+            let ours = run_dump(&ironban, &["client"], &dir, mode);
+            let theirs = run_dump(f2b, &[], &dir, mode);
+            let (Some((orc, oout, oerr)), Some((frc, fout, _))) = (ours, theirs) else {
+                t.check(false, || {
+                    format!("fixtures/{case} {mode}: could not run both programs")
+                });
+                continue;
+            };
+            if oerr.contains("panicked") {
+                t.check(false, || {
+                    format!("fixtures/{case} {mode}: ironban panicked: {oerr}")
+                });
+                continue;
+            }
+            if case == "missing-include" {
+                // Deliberate difference (docs/config.md): fail2ban skips a missing
+                // included .conf silently; ironban reports it.
+                t.check(orc != 0 && frc == 0, || {
+                    format!("fixtures/{case} {mode}: expected ironban to fail (rc {orc}) where fail2ban passes (rc {frc})")
+                });
+                continue;
+            }
+            t.check((orc == 0) == (frc == 0) && oout == fout, || {
+                format!("fixtures/{case} {mode}: rc ours {orc} fail2ban {frc}\n--- ours:\n{oout}--- fail2ban:\n{fout}")
             });
-            continue;
         }
-        t.check((orc == 0) == (frc == 0) && oout == fout, || {
-            format!("bad-input/{case}: rc ours {orc} fail2ban {frc}\n--- ours:\n{oout}--- fail2ban:\n{fout}")
-        });
     }
 }
 
@@ -324,7 +340,7 @@ fn main() {
         run_case(&mut t, "tests-config", &conf, &replace);
     }
 
-    bad_input(&mut t);
+    fixtures(&mut t);
 
     std::process::exit(t.finish(10));
 }

@@ -67,7 +67,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
             return 2;
         }
     }
-    let commands = match read_commands(&confdir) {
+    let stream = match read_config(&confdir) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("ironban check: {e:#}");
@@ -75,15 +75,23 @@ pub fn main(args: Vec<OsString>) -> i32 {
         }
     };
     match (jail, addr) {
-        (Some(j), Some(a)) => match dry_run(&commands, &j, &a, now()) {
+        (Some(j), Some(a)) => match dry_run(&stream.commands, &j, &a, now()) {
             Ok(report) => {
-                if as_json {
-                    println!(
-                        "{}",
-                        serde_json::to_string_pretty(&report.to_json()).unwrap_or_default()
-                    );
+                let text = if as_json {
+                    let mut t = serde_json::to_string_pretty(&report.to_json()).unwrap_or_default();
+                    t.push('\n');
+                    t
                 } else {
-                    print!("{}", report.to_text());
+                    report.to_text()
+                };
+                use std::io::Write;
+                if let Err(e) = std::io::stdout().lock().write_all(text.as_bytes()) {
+                    // A closed pipe (`| head`) is not an error, as in ripgrep.
+                    if e.kind() != std::io::ErrorKind::BrokenPipe {
+                        eprintln!("ironban check: {e}");
+                        return 1;
+                    }
+                    return 0;
                 }
                 i32::from(!report.errors.is_empty())
             }
@@ -92,7 +100,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
                 1
             }
         },
-        (None, None) => 0,
+        (None, None) => report_problems(&stream),
         _ => {
             eprintln!("ironban check: --jail and --ban go together\n\n{USAGE}");
             2
@@ -106,12 +114,38 @@ fn now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-/// The configuration's command stream, as `fail2ban-client -d` would send it.
-fn read_commands(confdir: &Path) -> anyhow::Result<Vec<Vec<Value>>> {
-    anyhow::bail!(
-        "reading {} needs ironban-config's read_stream, which is not merged yet",
-        confdir.display()
-    )
+/// The configuration's command stream, as `fail2ban-client -d` would send
+/// it, with what fail2ban would have logged while reading it.
+fn read_config(confdir: &Path) -> anyhow::Result<ironban_config::Stream> {
+    ironban_config::read_stream(confdir).map_err(|e| anyhow::anyhow!("{}: {e}", confdir.display()))
+}
+
+/// Without `--jail`: the config's warnings and errors, and a verdict.
+fn report_problems(stream: &ironban_config::Stream) -> i32 {
+    use ironban_config::Level;
+    let mut problems = 0;
+    for m in &stream.log {
+        if m.level >= Level::Warning {
+            println!("{m}");
+            problems += 1;
+        }
+    }
+    let jails: Vec<&str> = stream
+        .commands
+        .iter()
+        .filter(|c| s(c.first()) == "add")
+        .map(|c| s(c.get(1)))
+        .collect();
+    println!(
+        "{} jail(s) enabled: {}; {problems} warning(s)/error(s)",
+        jails.len(),
+        jails.join(", ")
+    );
+    if stream.ok {
+        0
+    } else {
+        1
+    }
 }
 
 /// One action's rendered commands.

@@ -55,11 +55,69 @@ fn code(ok: bool) -> i32 {
     }
 }
 
-/// The configuration stream `start`/`reload` send.
-///
-/// The reader is ironban-config's (issue #2); until it lands this says so.
-pub fn config_stream(_confdir: &Path, _jail: Option<&str>) -> Result<Vec<Value>, String> {
-    Err("the configuration reader (ironban-config read_stream) is not available in this build".into())
+/// Global options of the stream (`set <option> <value>` without a jail).
+const GLOBAL_OPTIONS: &[&str] = &[
+    "syslogsocket",
+    "loglevel",
+    "logtarget",
+    "allowipv6",
+    "dbfile",
+    "dbmaxmatches",
+    "dbpurgeage",
+    "thread",
+];
+
+/// The configuration stream `start`/`reload` send, read by ironban-config as
+/// fail2ban-client's `readConfig` does; with `jail`, only the global settings
+/// and that jail's commands. Warnings and errors met while reading go to
+/// stderr in fail2ban's format.
+pub fn config_stream(confdir: &Path, jail: Option<&str>) -> Result<Vec<Value>, String> {
+    let stream = ironban_config::read_stream_with(confdir, false).map_err(|e| e.to_string())?;
+    let pid = std::process::id();
+    for m in stream
+        .log
+        .iter()
+        .filter(|m| m.level >= ironban_config::Level::Warning)
+    {
+        eprintln!(
+            "{:<23.23} [{pid}]: {:<7} {}",
+            m.logger,
+            m.level.name(),
+            m.msg
+        );
+    }
+    if !stream.ok {
+        return Err("no jail could be read".into());
+    }
+    let keep = |cmd: &Vec<Value>| -> bool {
+        let Some(jail) = jail else { return true };
+        let first = cmd.first().and_then(Value::as_str);
+        let second = cmd.get(1).and_then(Value::as_str);
+        match (first, second) {
+            (Some("set"), Some(o)) if GLOBAL_OPTIONS.contains(&o) => true,
+            (_, Some(j)) => j == jail,
+            _ => false,
+        }
+    };
+    let cmds: Vec<Value> = stream
+        .commands
+        .into_iter()
+        .filter(keep)
+        .map(Value::List)
+        .collect();
+    if let Some(j) = jail {
+        let found = cmds.iter().any(|c| {
+            matches!(c, Value::List(l) if l.first().and_then(Value::as_str) == Some("add")
+                && l.get(1).and_then(Value::as_str) == Some(j))
+        });
+        if !found {
+            return Err(format!(
+                "Jail {} is not enabled or not found",
+                Value::str(j).repr()
+            ));
+        }
+    }
+    Ok(cmds)
 }
 
 pub struct Client {
@@ -97,11 +155,34 @@ impl Client {
     }
 
     fn run(&self, argv: &[String]) -> bool {
+        // ("Using start params" is logged before fail2ban's handler exists,
+        // so it never shows; these two do at -v.)
+        self.log(
+            "fail2ban",
+            20,
+            &format!("Using socket file {}", self.conf.socket),
+        );
+        let level = ironban_server::log::str2level(&self.conf.loglevel)
+            .map(ironban_server::log::level_name)
+            .unwrap_or_else(|| self.conf.loglevel.to_uppercase());
+        self.log(
+            "fail2ban",
+            20,
+            &format!(
+                "Using pid file {}, [{level}] logging to {}",
+                self.conf.pidfile, self.conf.logtarget
+            ),
+        );
         if self.conf.interactive {
             return self.interactive(argv);
         }
         if self.conf.args.is_empty() {
-            cmdline::usage(argv.first().map(String::as_str).unwrap_or("fail2ban-client"), false);
+            cmdline::usage(
+                argv.first()
+                    .map(String::as_str)
+                    .unwrap_or("fail2ban-client"),
+                false,
+            );
             return false;
         }
         self.process_command(self.conf.args.clone())
@@ -111,7 +192,10 @@ impl Client {
         if !self.conf.args.is_empty() && !self.process_command(self.conf.args.clone()) {
             return false;
         }
-        println!("{} reads log file that contains password failure report", cmdline::version_long());
+        println!(
+            "{} reads log file that contains password failure report",
+            cmdline::version_long()
+        );
         println!("and bans the corresponding IP addresses using firewall rules.");
         println!();
         let stdin = std::io::stdin();
@@ -219,7 +303,12 @@ impl Client {
 
     /// Sends each command on one connection and prints the answers; false if
     /// any failed (fail2ban: `__processCmd`).
-    fn process_cmd(&self, cmds: &[(Vec<String>, Vec<Value>)], show: bool, timeout: Option<Duration>) -> bool {
+    fn process_cmd(
+        &self,
+        cmds: &[(Vec<String>, Vec<Value>)],
+        show: bool,
+        timeout: Option<Duration>,
+    ) -> bool {
         let mut sock: Option<CSocket> = None;
         let mut ok = true;
         for (words, c) in cmds {
@@ -254,7 +343,11 @@ impl Client {
                     if show || always {
                         let b = beautifier::beautify(words, &t[1]);
                         if b.failed {
-                            self.log("fail2ban.beautifier", 30, "Beautifier error. Please report the error");
+                            self.log(
+                                "fail2ban.beautifier",
+                                30,
+                                "Beautifier error. Please report the error",
+                            );
                             self.log(
                                 "fail2ban.beautifier",
                                 40,
@@ -320,7 +413,9 @@ impl Client {
             if c0 == "ping" {
                 self.log_error(&prev);
             } else {
-                self.log_error(&format!("[{prev}] Unable to contact server. Is it running?"));
+                self.log_error(&format!(
+                    "[{prev}] Unable to contact server. Is it running?"
+                ));
             }
         } else {
             self.log_error(&format!(
@@ -361,7 +456,9 @@ impl Client {
             }
         };
         if !self.conf.force && Path::new(&self.conf.socket).exists() {
-            self.log_error("Fail2ban seems to be in unexpected state (not running but the socket exists)");
+            self.log_error(
+                "Fail2ban seems to be in unexpected state (not running but the socket exists)",
+            );
             return false;
         }
         let exe = std::env::current_exe().unwrap_or_else(|_| "ironban".into());
@@ -375,7 +472,12 @@ impl Client {
         if self.conf.verbose > 1 {
             cmd.arg(format!("-{}", "v".repeat((self.conf.verbose - 1) as usize)));
         }
-        cmd.args(["--loglevel", &self.conf.loglevel, "--logtarget", &self.conf.logtarget]);
+        cmd.args([
+            "--loglevel",
+            &self.conf.loglevel,
+            "--logtarget",
+            &self.conf.logtarget,
+        ]);
         cmd.args(["--syslogsocket", &self.conf.syslogsocket]);
         let mut child = match cmd.spawn() {
             Ok(c) => c,
@@ -393,7 +495,10 @@ impl Client {
                 vec!["server-stream".to_string()],
                 vec![Value::str("server-stream"), Value::List(stream)],
             ),
-            (vec!["server-status".to_string()], vec![Value::str("server-status")]),
+            (
+                vec!["server-status".to_string()],
+                vec![Value::str("server-status")],
+            ),
         ];
         let ok = self.process_cmd(&cmds, false, None);
         if self.conf.background {
@@ -427,14 +532,12 @@ fn to_json(o: &Obj) -> serde_json::Value {
         Obj::None => J::Null,
         Obj::Bool(b) => J::Bool(*b),
         Obj::Int(i) => J::from(*i),
-        Obj::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
+        Obj::Float(f) => serde_json::Number::from_f64(*f)
+            .map(J::Number)
+            .unwrap_or(J::Null),
         Obj::Str(s) | Obj::Ip(s) => J::String(s.clone()),
         Obj::List(l) | Obj::Tuple(l) => J::Array(l.iter().map(to_json).collect()),
-        Obj::Dict(d) => J::Object(
-            d.iter()
-                .map(|(k, v)| (k.to_py_str(), to_json(v)))
-                .collect(),
-        ),
+        Obj::Dict(d) => J::Object(d.iter().map(|(k, v)| (k.to_py_str(), to_json(v))).collect()),
         Obj::Exception(e) => serde_json::json!({
             "exception": format!("{}.{}", e.module, e.name),
             "args": e.args.iter().map(|a| to_json(&Obj::from(a.clone()))).collect::<Vec<_>>(),

@@ -10,35 +10,39 @@ use std::io::Write;
 use std::path::Path;
 
 use ironban_config::pprint::PrettyPrinter;
-use ironban_config::{ErrorKind, Level, LogMsg, Value};
+use ironban_config::{Failure, Level, LogMsg, Value};
 
 /// Dumps the configuration in `confdir`; returns the exit code.
 pub fn run(confdir: &Path, pretty: bool) -> i32 {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    match ironban_config::read_stream(confdir) {
-        Ok(stream) => {
-            print_log(&stream.log);
+    let read = ironban_config::read_config(confdir, true);
+    print_log(&read.log);
+    match read.outcome {
+        Ok((commands, ok)) => {
             let pp = PrettyPrinter::default();
-            for cmd in stream.commands {
+            for cmd in commands {
                 let v = Value::List(cmd);
                 let line = if pretty { pp.pformat(&v) } else { v.repr() };
                 if writeln!(out, "{line}").is_err() {
                     return 255;
                 }
             }
-            if stream.ok {
+            if ok {
                 0
             } else {
                 init_failed();
                 255
             }
         }
-        Err(e) => {
-            if matches!(e.kind, ErrorKind::NoBaseDir(_)) {
-                let _ = writeln!(out, "ERROR: {e}");
-                return 255;
-            }
+        Err(Failure::Early(e)) => {
+            // fail2ban-client reads fail2ban.conf before anything else and
+            // reports an error there on stdout.
+            let _ = writeln!(out, "ERROR: {e}");
+            init_failed();
+            255
+        }
+        Err(Failure::Config(e)) => {
             print_log(&[LogMsg {
                 logger: "fail2ban",
                 level: Level::Error,

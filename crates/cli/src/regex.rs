@@ -31,7 +31,7 @@ const EXIT_ERROR: i32 = 255;
 
 pub fn main(args: Vec<OsString>) -> i32 {
     let opts = match opts::parse(args.get(1..).unwrap_or(&[])) {
-        Ok(Parsed::Run(o)) => o,
+        Ok(Parsed::Run(o)) => *o,
         Ok(Parsed::Exit(text)) => {
             print!("{text}");
             if !text.ends_with('\n') {

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use ironban_config::Value;
 use ironban_server::log::{str2level, Logger};
 use ironban_server::protocol::asyncserver::ListenOpts;
-use ironban_server::{Server, FAIL2BAN_VERSION};
+use ironban_server::Server;
 
 use crate::client::cmdline::{self, Parsed};
 
@@ -68,18 +68,6 @@ pub fn main(args: Vec<OsString>) -> i32 {
         srv.logtarget = conf.logtarget.split('[').next().unwrap_or("").to_string();
     }
     srv.syslogsocket = conf.syslogsocket.clone();
-    log.info("server", &"-".repeat(50));
-    log.info("server", &format!("Starting Fail2ban v{FAIL2BAN_VERSION}"));
-    if let Some(stream) = stream {
-        let reply = ironban_server::transmitter::proceed(
-            &mut srv,
-            &Value::List(vec![Value::str("server-stream"), Value::List(stream)]),
-        );
-        if reply.repr() != "(0, None)" {
-            eprintln!("ERROR: configuration failed: {}", reply.repr());
-            return 255;
-        }
-    }
     let srv = Arc::new(Mutex::new(srv));
     let opts = ListenOpts {
         socket: conf.socket.clone().into(),
@@ -87,7 +75,10 @@ pub fn main(args: Vec<OsString>) -> i32 {
         force: conf.force,
         systemd: true,
     };
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("ERROR: cannot start the runtime: {e}");
@@ -95,7 +86,26 @@ pub fn main(args: Vec<OsString>) -> i32 {
         }
     };
     let log2 = log.clone();
+    let configure = srv.clone();
+    let socket = conf.socket.clone();
     let res = rt.block_on(async move {
+        if let Some(stream) = stream {
+            // As fail2ban's configureServer thread: once the socket is up,
+            // the configuration stream is applied like a client would send it.
+            tokio::spawn(async move {
+                while !std::path::Path::new(&socket).exists() {
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                }
+                let cmd = Value::List(vec![Value::str("server-stream"), Value::List(stream)]);
+                if let Ok(mut s) = configure.lock() {
+                    let reply = ironban_server::transmitter::proceed(&mut s, &cmd);
+                    if reply.repr() != "(0, None)" {
+                        s.log
+                            .error("server", &format!("Configuration failed: {}", reply.repr()));
+                    }
+                }
+            });
+        }
         let shutdown = async move {
             use tokio::signal::unix::{signal, SignalKind};
             let (Ok(mut term), Ok(mut int), Ok(mut usr1)) = (

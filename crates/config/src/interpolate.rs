@@ -211,7 +211,8 @@ impl ConfigParser {
                         }
                         _ => {
                             return Err(syntax(format!(
-                                "bad interpolation variable reference {rest:?}"
+                                "bad interpolation variable reference {}",
+                                crate::stream::str_repr(rest)
                             )))
                         }
                     };
@@ -232,7 +233,8 @@ impl ConfigParser {
                 }
                 _ => {
                     return Err(syntax(format!(
-                        "'%' must be followed by '%' or '(', found: {rest:?}"
+                        "'%' must be followed by '%' or '(', found: {}",
+                        crate::stream::str_repr(rest)
                     )))
                 }
             }

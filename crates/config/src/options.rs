@@ -490,7 +490,10 @@ mod tests {
             vec!["p[a=\"s\"]\n ", "foo[bar=1]x", "baz"]
         );
         // the regex backtracks into the bare value: one spec (fail2ban 1.0.2)
-        assert_eq!(split_with_options("echo[name=\"x\" y]"), vec!["echo[name=\"x\" y]"]);
+        assert_eq!(
+            split_with_options("echo[name=\"x\" y]"),
+            vec!["echo[name=\"x\" y]"]
+        );
         assert_eq!(splitwords(" a, b\nc,,d "), vec!["a", "b", "c", "d"]);
     }
 

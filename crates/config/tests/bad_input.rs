@@ -19,7 +19,9 @@ fn read_err(case: &str) -> ironban_config::Error {
 }
 
 fn assert_at(e: &ironban_config::Error, file: &str, line: usize) {
-    let at = e.at.as_ref().unwrap_or_else(|| panic!("no position in {e}"));
+    let at =
+        e.at.as_ref()
+            .unwrap_or_else(|| panic!("no position in {e}"));
     assert!(at.file.ends_with(file), "{e}");
     assert_eq!(at.line, line, "{e}");
     assert!(e.to_string().contains(&format!("{file}:{line}: ")), "{e}");

@@ -287,3 +287,24 @@ fn actions_match_fail2ban_streams() {
         failures.join("\n")
     );
 }
+
+/// A filter or action given as a path reads the same as by name (as
+/// fail2ban-regex reads `filter.d/x.conf` paths).
+#[test]
+fn definitions_by_path_equal_by_name() {
+    let conf = shared_dir().join("upstream/fail2ban/config");
+    let args = vec![("mode".to_string(), "aggressive".to_string())];
+    let by_name = read_filter(&conf, "sshd", &args, &[]).unwrap();
+    let path = conf.join("filter.d/sshd.conf");
+    let by_path = read_filter(&conf, path.to_str().unwrap(), &args, &[]).unwrap();
+    assert_eq!(by_name.failregex, by_path.failregex);
+    assert_eq!(by_name.prefregex, by_path.prefregex);
+    assert_eq!(by_path.file, path);
+    assert!(by_name.failregex.len() > 20);
+    let a = read_action(&conf, "iptables", &[], &[]).unwrap();
+    let path = conf.join("action.d/iptables.conf");
+    let b = read_action(&conf, path.to_str().unwrap(), &[], &[]).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a.actname, "iptables");
+    assert!(a.options.iter().any(|(k, v)| k == "name" && v == "jail"));
+}

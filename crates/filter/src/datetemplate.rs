@@ -240,10 +240,8 @@ impl DateTemplate {
         let name = if long { "LongEpoch" } else { "Epoch" }.to_string();
         let kind = Kind::Epoch { group: 1, long };
         let t = if !line_begin {
-            let r = format!(
-                r"((?:^|(?P<square>(?<=^\[))|(?P<selinux>(?<=\baudit\()))%s)(?:(?(selinux)(?=:\d+\)))|(?(square)(?=\])))"
-            )
-            .replace("%s", epoch_re);
+            let r = r"((?:^|(?P<square>(?<=^\[))|(?P<selinux>(?<=\baudit\()))%s)(?:(?(selinux)(?=:\d+\)))|(?(square)(?=\])))"
+                .replace("%s", epoch_re);
             DateTemplate::build(name, &r, Bound::No, true, kind)
         } else {
             let r = format!(r"((?P<square>(?<=^\[))?{epoch_re})(?(square)(?=\]))");

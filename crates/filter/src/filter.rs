@@ -210,7 +210,7 @@ impl Filter {
         for r in &opts.failregex {
             let re = Regex::new_fail(r, multiline, opts.usedns, pref.as_ref())
                 .map_err(|e| e.with_origin(origin("failregex")))?;
-            if re.deprecated_host() {
+            if re.deprecated_host() && warnings.is_empty() {
                 warnings.push(format!(
                     "{}: failregex uses the fail2ban 0.8 group (?P<host>...); read as <HOST>. Use <HOST> instead",
                     opts.origin.as_deref().unwrap_or("filter")

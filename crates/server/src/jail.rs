@@ -23,24 +23,30 @@ pub struct ActionConf {
     pub props: Vec<(String, Value)>,
 }
 
-/// One ban: the IP, when it started and how long it lasts (-1: forever).
+/// One ban: the IP, when it started and, if the ticket carries its own, how
+/// long it lasts. A ban without its own time follows the jail's current
+/// `bantime`, as fail2ban's `BanTicket.getBanTime(default)` does.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ban {
     /// The banned address (or id) as text.
     pub ip: String,
     /// Unix time the ban started.
     pub time: f64,
-    /// Ban length in seconds at ban time; -1 is permanent.
-    pub bantime: i64,
+    /// The ticket's own ban time (-1: forever), if any.
+    pub bantime: Option<i64>,
 }
 
 impl Ban {
+    /// Ban time in effect given the jail's `bantime`.
+    pub fn bantime(&self, jail_bantime: i64) -> i64 {
+        self.bantime.unwrap_or(jail_bantime)
+    }
+
     /// End of the ban, as fail2ban's `getEndOfBanTime`.
-    pub fn end(&self) -> f64 {
-        if self.bantime == -1 {
-            0x7FFF_FFFF_FFFF_i64 as f64
-        } else {
-            self.time + self.bantime as f64
+    pub fn end(&self, jail_bantime: i64) -> f64 {
+        match self.bantime(jail_bantime) {
+            -1 => 0x7FFF_FFFF_FFFF_i64 as f64,
+            bt => self.time + bt as f64,
         }
     }
 }
@@ -70,12 +76,12 @@ pub struct Jail {
     pub logencoding: String,
     /// `addjournalmatch` groups.
     pub journalmatch: Vec<Vec<String>>,
-    /// `prefregex` as given.
-    pub prefregex: Option<String>,
-    /// `failregex` list as given.
-    pub failregex: Vec<String>,
-    /// `ignoreregex` list as given.
-    pub ignoreregex: Vec<String>,
+    /// `prefregex` as given and as expanded.
+    pub prefregex: Option<(String, String)>,
+    /// `failregex` list, each as given and as expanded.
+    pub failregex: Vec<(String, String)>,
+    /// `ignoreregex` list, each as given and as expanded.
+    pub ignoreregex: Vec<(String, String)>,
     /// `usedns`.
     pub usedns: String,
     /// `findtime` in seconds.
@@ -100,8 +106,8 @@ pub struct Jail {
     pub bans: Vec<Ban>,
     /// Bans ever made.
     pub ban_total: i64,
-    /// Failures currently counted.
-    pub fail_current: i64,
+    /// Failures currently counted, per failure id, with their retry count.
+    pub fails: Vec<(String, i64)>,
     /// Failures ever counted.
     pub fail_total: i64,
 }
@@ -136,7 +142,7 @@ impl Jail {
             actions: Vec::new(),
             bans: Vec::new(),
             ban_total: 0,
-            fail_current: 0,
+            fails: Vec::new(),
             fail_total: 0,
         }
     }
@@ -215,6 +221,23 @@ impl Jail {
         Ok(())
     }
 
+    /// Counts `count` failures of `ip` (fail2ban's `FailManager.addFailure`):
+    /// the retry count it reached.
+    pub fn add_failure(&mut self, ip: &str, count: i64) -> i64 {
+        self.fail_total += 1;
+        match self.fails.iter_mut().find(|(i, _)| i == ip) {
+            Some((_, retry)) => {
+                *retry += count;
+                *retry
+            }
+            None => {
+                let retry = count.max(1);
+                self.fails.push((ip.to_string(), retry));
+                retry
+            }
+        }
+    }
+
     /// Whether `ip` is currently banned.
     pub fn is_banned(&self, ip: &str) -> bool {
         self.bans.iter().any(|b| b.ip == ip)
@@ -228,7 +251,7 @@ impl Jail {
         self.bans.push(Ban {
             ip: ip.to_string(),
             time: now,
-            bantime: self.bantime,
+            bantime: None,
         });
         self.ban_total += 1;
         true
@@ -253,7 +276,7 @@ impl Jail {
     /// Bans sorted by end of ban (stable), as `get banip` lists them.
     pub fn bans_by_end(&self) -> Vec<&Ban> {
         let mut v: Vec<&Ban> = self.bans.iter().collect();
-        v.sort_by(|a, b| a.end().total_cmp(&b.end()));
+        v.sort_by(|a, b| a.end(self.bantime).total_cmp(&b.end(self.bantime)));
         v
     }
 
@@ -265,7 +288,7 @@ impl Jail {
     /// `status <jail> [flavor]`: the Filter part.
     pub fn filter_status(&self) -> Obj {
         let mut v = vec![
-            pair("Currently failed", Obj::Int(self.fail_current)),
+            pair("Currently failed", Obj::Int(self.fails.len() as i64)),
             pair("Total failed", Obj::Int(self.fail_total)),
         ];
         if self.is_journal() {

@@ -13,7 +13,11 @@ const UNITS: &[(&[&str], f64, bool)] = &[
     (&["days", "day", "da", "dd", "d"], 86400.0, true),
     (&["weeks", "week", "wee", "we", "ww", "w"], 604800.0, true),
     (&["months", "month", "mon", "mo"], 2629800.0, false),
-    (&["years", "year", "yea", "ye", "yy", "y"], 31557600.0, false),
+    (
+        &["years", "year", "yea", "ye", "yy", "y"],
+        31557600.0,
+        false,
+    ),
     (&["seconds", "second", "sec", "se", "ss", "s"], 1.0, true),
     (&["minutes", "minute", "min", "mi", "mm", "m"], 60.0, true),
     (&["hours", "hour", "hou", "ho", "hh", "h"], 3600.0, true),

@@ -128,30 +128,49 @@ impl Server {
         }
         self.log
             .info("jail", &format!("Creating new jail '{name}'"));
-        self.jails.push(Jail::new(name, backend));
-        let kind = Jail::new(name, backend).backend_kind();
+        let jail = Jail::new(name, backend);
+        let kind = jail.backend_kind();
+        let uses = match jail.backend_name() {
+            "polling" => Some("poller"),
+            "pyinotify" => Some("pyinotify"),
+            "systemd" => Some("systemd"),
+            _ => None,
+        };
+        if let Some(u) = uses {
+            self.log.info(
+                "jail",
+                &format!("Jail '{name}' uses {u} {}", backend_kwargs(backend).repr()),
+            );
+        }
+        self.jails.push(jail);
         self.log
             .info("jail", &format!("Initiated '{kind}' backend"));
         Ok(())
     }
 
-    /// Stops and removes a jail: its bans are lifted as at fail2ban's stop.
+    /// Stops and removes a jail: its log files are released and its bans
+    /// flushed as at fail2ban's stop.
     pub fn del_jail(&mut self, name: &str) {
         if let Some(i) = self.jails.iter().position(|j| j.name == name) {
             let jail = self.jails.remove(i);
-            flush_bans(&self.log, &jail, false);
+            stop_filter_and_actions(&self.log, &jail);
             if jail.started {
                 self.log.info("jail", &format!("Jail '{name}' stopped"));
             }
         }
     }
 
-    /// `stop --all` and the stop part of shutdown.
+    /// `stop --all` and the stop part of shutdown: first every jail's filter
+    /// and actions stop, then each reports it stopped (fail2ban signals all
+    /// jails before joining them).
     pub fn stop_all_jails(&mut self) {
         self.log.info("server", "Stopping all jails");
-        let names: Vec<String> = self.jails.iter().map(|j| j.name.clone()).collect();
-        for n in names {
-            self.del_jail(&n);
+        let jails = std::mem::take(&mut self.jails);
+        for j in &jails {
+            stop_filter_and_actions(&self.log, j);
+        }
+        for j in jails.iter().filter(|j| j.started) {
+            self.log.info("jail", &format!("Jail '{}' stopped", j.name));
         }
     }
 
@@ -167,6 +186,28 @@ impl Server {
             j.bans.clear();
         }
         cnt
+    }
+
+    /// Lifts every ban whose time is up at `now` (fail2ban: the actions
+    /// thread's `__checkUnBan`); returns how many.
+    pub fn unban_expired(&mut self, now: f64) -> usize {
+        let mut n = 0;
+        for j in self.jails.iter_mut() {
+            let jb = j.bantime;
+            let expired: Vec<String> = j
+                .bans
+                .iter()
+                .filter(|b| b.bantime(jb) != -1 && b.end(jb) <= now)
+                .map(|b| b.ip.clone())
+                .collect();
+            for ip in expired {
+                j.unban(&ip);
+                self.log
+                    .notice("actions", &format!("[{}] Unban {ip}", j.name));
+                n += 1;
+            }
+        }
+        n
     }
 
     /// `status`: number of jails and their sorted names.
@@ -208,6 +249,38 @@ fn flush_bans(log: &Logger, jail: &Jail, always: bool) {
     for b in &jail.bans {
         log.notice("actions", &format!("[{}] Unban {}", jail.name, b.ip));
     }
+}
+
+/// What a stopping jail logs: its log files removed, its bans flushed.
+fn stop_filter_and_actions(log: &Logger, jail: &Jail) {
+    for (p, _) in &jail.logpaths {
+        log.info(
+            "filter",
+            &format!("Removed logfile: {}", Value::str(p).repr()),
+        );
+    }
+    flush_bans(log, jail, true);
+}
+
+/// The keyword options of a backend spec, `systemd[journalflags=1]` →
+/// `{'journalflags': '1'}`, as fail2ban logs them.
+fn backend_kwargs(backend: &str) -> Value {
+    let inner = match (backend.find('['), backend.ends_with(']')) {
+        (Some(i), true) => &backend[i + 1..backend.len() - 1],
+        _ => "",
+    };
+    Value::Dict(
+        inner
+            .split(',')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| {
+                (
+                    Value::str(k.trim()),
+                    Value::str(v.trim().trim_matches(['"', '\''])),
+                )
+            })
+            .collect(),
+    )
 }
 
 /// The jail name as Python would use it as a dict key.

@@ -12,7 +12,9 @@ use crate::mytime;
 use crate::protocol::{Obj, PyException};
 use crate::server::{Server, FAIL2BAN_VERSION};
 
+mod ban;
 mod get;
+mod regex;
 mod set;
 mod status;
 
@@ -84,10 +86,7 @@ pub fn py_float(v: &Value) -> Result<f64, PyException> {
         Value::Bool(b) => Ok(f64::from(u8::from(*b))),
         Value::Float(f) => Ok(*f),
         Value::Str(s) => s.trim().parse::<f64>().map_err(|_| {
-            PyException::value_error(format!(
-                "could not convert string to float: {}",
-                v.repr()
-            ))
+            PyException::value_error(format!("could not convert string to float: {}", v.repr()))
         }),
         other => Err(PyException::type_error(format!(
             "float() argument must be a string or a real number, not '{}'",
@@ -198,7 +197,7 @@ impl Transmitter {
                 let mut cnt = 0;
                 let names: Vec<String> = srv.jails.iter().map(|j| j.name.clone()).collect();
                 for n in names {
-                    cnt += set::unban_ips(srv, &n, &cmd[1..], true)?;
+                    cnt += ban::unban_ips(srv, &n, &cmd[1..], true)?;
                 }
                 Ok(Obj::Int(cnt))
             }
@@ -343,9 +342,4 @@ impl Transmitter {
 /// As [`mytime::str2seconds`].
 pub fn seconds(v: &Value) -> Result<Value, PyException> {
     mytime::str2seconds(v)
-}
-
-/// Method names of a command action (`get <jail> actionmethods <act>`).
-pub fn set_methods() -> &'static [&'static str] {
-    set::ACTION_METHODS
 }

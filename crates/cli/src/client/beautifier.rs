@@ -106,7 +106,11 @@ pub fn beautify(cmd: &[String], response: &Obj) -> Beautified {
     }
 }
 
-fn beautify_inner(cmd: &[String], r: &Obj, lines: &mut Option<Vec<String>>) -> Result<String, Fail> {
+fn beautify_inner(
+    cmd: &[String],
+    r: &Obj,
+    lines: &mut Option<Vec<String>>,
+) -> Result<String, Fail> {
     let c0 = cmd.first().map(String::as_str).unwrap_or("");
     let c1 = cmd.get(1).map(String::as_str);
     let c2 = cmd.get(2).map(String::as_str);
@@ -178,9 +182,10 @@ fn beautify_inner(cmd: &[String], r: &Obj, lines: &mut Option<Vec<String>>) -> R
         Ok(m)
     };
     match c2 {
-        "logpath" | "addlogpath" | "dellogpath" => {
-            bullet_list("No file is currently monitored", "Current monitored log file(s):\n")
-        }
+        "logpath" | "addlogpath" | "dellogpath" => bullet_list(
+            "No file is currently monitored",
+            "Current monitored log file(s):\n",
+        ),
         "logencoding" => Ok(format!("Current log encoding is set to:\n{}", s(r)?)),
         "journalmatch" | "addjournalmatch" | "deljournalmatch" => {
             let groups = items(r)?;
@@ -321,11 +326,18 @@ fn status(cmd: &[String], r: &Obj, lines: &mut Option<Vec<String>>) -> Result<St
             };
         }
         *lines = Some(vec!["Status".to_string()]);
-        let truthy = |o: &Option<Obj>| o.as_ref().is_some_and(|j| len(j).map(|n| n > 0).unwrap_or(true));
+        let truthy = |o: &Option<Obj>| {
+            o.as_ref()
+                .is_some_and(|j| len(j).map(|n| n > 0).unwrap_or(true))
+        };
         let has_j = truthy(&jstat);
         let it = items(&response)?;
         for (n, res1) in it.iter().enumerate() {
-            let p = if !has_j && n + 1 == it.len() { "`-" } else { "|-" };
+            let p = if !has_j && n + 1 == it.len() {
+                "`-"
+            } else {
+                "|-"
+            };
             let val = status_val(&idx(res1, 1)?);
             let name = idx(res1, 0)?.to_py_str();
             push(lines, format!("{p} {name}:\t{val}"));
@@ -339,7 +351,11 @@ fn status(cmd: &[String], r: &Obj, lines: &mut Option<Vec<String>>) -> Result<St
                 let last = i + 1 == d.len();
                 push(
                     lines,
-                    format!("   {} Jail: {}", if last { "`-" } else { "|-" }, name.to_py_str()),
+                    format!(
+                        "   {} Jail: {}",
+                        if last { "`-" } else { "|-" },
+                        name.to_py_str()
+                    ),
                 );
                 jail_stat(j, if last { "      " } else { "   |  " }, lines)?;
             }
@@ -354,7 +370,10 @@ fn stats_table(r: &Obj) -> Result<String, Fail> {
     if d.is_empty() {
         return Ok("No jails found.".into());
     }
-    let ct = ["\u{2551}", "\u{2550}", "\u{255F}", "\u{256B}", "\u{256C}", "\u{2569}", "\u{2502}", "\u{2500}"];
+    let ct = [
+        "\u{2551}", "\u{2550}", "\u{255F}", "\u{256B}", "\u{256C}", "\u{2569}", "\u{2502}",
+        "\u{2500}",
+    ];
     let mut rows: Vec<Vec<String>> = Vec::new();
     for (n, v) in d {
         let f = idx(v, 1)?;
@@ -370,16 +389,33 @@ fn stats_table(r: &Obj) -> Result<String, Fail> {
     }
     let minlens = [8, 8, 3, 3, 3, 3];
     let lens: Vec<usize> = (0..6)
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0).max(minlens[i]))
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(minlens[i])
+        })
         .collect();
     let l = |s: &str, w: usize| format!("{s:<w$}");
     let rr = |s: &str, w: usize| format!("{s:>w$}");
     let sep = format!(" {} ", ct[0]);
-    let tl = [lens[0], lens[1], 3 + lens[2] + lens[3], 3 + lens[4] + lens[5]];
+    let tl = [
+        lens[0],
+        lens[1],
+        3 + lens[2] + lens[3],
+        3 + lens[4] + lens[5],
+    ];
     let mut out = Vec::new();
     out.push(format!(
         " {}",
-        [l("", lens[0]), l("", lens[1]), l("Filter", tl[2]), l("Actions", tl[3])].join(&sep)
+        [
+            l("", lens[0]),
+            l("", lens[1]),
+            l("Filter", tl[2]),
+            l("Actions", tl[3])
+        ]
+        .join(&sep)
     ));
     let bar = |n: usize| ct[7].repeat(n);
     out.push(format!(
@@ -390,7 +426,8 @@ fn stats_table(r: &Obj) -> Result<String, Fail> {
         [bar(tl[2]), bar(tl[3])].join(&format!("{}{}{}", ct[7], ct[3], ct[7])),
         ct[7]
     ));
-    let cell2 = |a: &str, b: &str, wa: usize, wb: usize| format!("{} {} {}", rr(a, wa), ct[6], rr(b, wb));
+    let cell2 =
+        |a: &str, b: &str, wa: usize, wb: usize| format!("{} {} {}", rr(a, wa), ct[6], rr(b, wb));
     out.push(format!(
         " {}",
         [
@@ -405,7 +442,10 @@ fn stats_table(r: &Obj) -> Result<String, Fail> {
         format!(
             "{}{}{}",
             ct[1],
-            tl.iter().map(|n| ct[1].repeat(*n)).collect::<Vec<_>>().join(&format!("{}{}{}", ct[1], mid, ct[1])),
+            tl.iter()
+                .map(|n| ct[1].repeat(*n))
+                .collect::<Vec<_>>()
+                .join(&format!("{}{}{}", ct[1], mid, ct[1])),
             ct[1]
         )
     };

@@ -74,7 +74,15 @@ const LONG_WITH_ARG: &[&str] = &[
     "timeout",
     "str2sec",
 ];
-const LONG_FLAGS: &[&str] = &["test", "async", "help", "version", "dp", "dump-pretty", "json"];
+const LONG_FLAGS: &[&str] = &[
+    "test",
+    "async",
+    "help",
+    "version",
+    "dp",
+    "dump-pretty",
+    "json",
+];
 
 /// Parses `argv` (argv[0] is the program name) as fail2ban's getopt does:
 /// options first, the command words after the first non-option.
@@ -243,31 +251,36 @@ pub fn usage(prog: &str, is_server: bool) {
          and bans the corresponding IP addresses using firewall rules.\n\n",
         version_long()
     ));
-    o.push_str(
-        "Options:\n\
-    -c, --conf <DIR>        configuration directory\n\
-    -s, --socket <FILE>     socket path\n\
-    -p, --pidfile <FILE>    pidfile path\n\
-    --pname <NAME>          name of the process (main thread) to identify instance (default fail2ban-server)\n\
-    --loglevel <LEVEL>      logging level\n\
-    --logtarget <TARGET>    logging target, use file-name or stdout, stderr, syslog or sysout.\n\
-    --syslogsocket auto|<FILE>\n\
-    -d                      dump configuration. For debugging\n\
-    --dp, --dump-pretty     dump the configuration using more human readable representation\n\
-    -t, --test              test configuration (can be also specified with start parameters)\n\
-    -i                      interactive mode\n\
-    -v                      increase verbosity\n\
-    -q                      decrease verbosity\n\
-    -x                      force execution of the server (remove socket file)\n\
-    -b                      start server in background (default)\n\
-    -f                      start server in foreground\n\
-    --async                 start server in async mode (for internal usage only, don't read configuration)\n\
-    --timeout               timeout to wait for the server (for internal usage only, don't read configuration)\n\
-    --str2sec <STRING>      convert time abbreviation format to seconds\n\
-    --json                  (ironban) print the server's raw answers as JSON\n\
-    -h, --help              display this help message\n\
-    -V, --version           print the version (-V returns machine-readable short format)\n",
-    );
+    const OPTIONS: &[&str] = &[
+        "-c, --conf <DIR>        configuration directory",
+        "-s, --socket <FILE>     socket path",
+        "-p, --pidfile <FILE>    pidfile path",
+        "--pname <NAME>          name of the process (main thread) to identify instance (default fail2ban-server)",
+        "--loglevel <LEVEL>      logging level",
+        "--logtarget <TARGET>    logging target, use file-name or stdout, stderr, syslog or sysout.",
+        "--syslogsocket auto|<FILE>",
+        "-d                      dump configuration. For debugging",
+        "--dp, --dump-pretty     dump the configuration using more human readable representation",
+        "-t, --test              test configuration (can be also specified with start parameters)",
+        "-i                      interactive mode",
+        "-v                      increase verbosity",
+        "-q                      decrease verbosity",
+        "-x                      force execution of the server (remove socket file)",
+        "-b                      start server in background (default)",
+        "-f                      start server in foreground",
+        "--async                 start server in async mode (for internal usage only, don't read configuration)",
+        "--timeout               timeout to wait for the server (for internal usage only, don't read configuration)",
+        "--str2sec <STRING>      convert time abbreviation format to seconds",
+        "--json                  (ironban) print the server's raw answers as JSON",
+        "-h, --help              display this help message",
+        "-V, --version           print the version (-V returns machine-readable short format)",
+    ];
+    o.push_str("Options:\n");
+    for line in OPTIONS {
+        o.push_str("    ");
+        o.push_str(line);
+        o.push('\n');
+    }
     o.push_str("\nReport bugs to https://github.com/fail2ban/fail2ban/issues\n");
     let _ = std::io::stdout().write_all(o.as_bytes());
 }
@@ -310,9 +323,17 @@ fn read_definition(dir: &Path) -> Vec<(String, String)> {
         .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
     d.sort();
-    files.extend(d.iter().filter(|p| p.extension().is_some_and(|e| e == "conf")).cloned());
+    files.extend(
+        d.iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "conf"))
+            .cloned(),
+    );
     files.push(dir.join("fail2ban.local"));
-    files.extend(d.iter().filter(|p| p.extension().is_some_and(|e| e == "local")).cloned());
+    files.extend(
+        d.iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "local"))
+            .cloned(),
+    );
     let mut out = Vec::new();
     for f in files {
         let Ok(text) = std::fs::read_to_string(&f) else {

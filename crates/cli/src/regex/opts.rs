@@ -95,7 +95,7 @@ Options:
 
 /// What parsing decided.
 pub enum Parsed {
-    Run(Opts),
+    Run(Box<Opts>),
     /// Print this to stdout and exit 0 (`--help`, `--version`, `-V`).
     Exit(String),
 }
@@ -229,5 +229,5 @@ pub fn parse(args: &[OsString]) -> Result<Parsed, String> {
             }
         }
     }
-    Ok(Parsed::Run(o))
+    Ok(Parsed::Run(Box::new(o)))
 }

@@ -2,6 +2,8 @@
 //! settings that start the command stream.
 
 use super::configreader::{get_options, read_named, spec, OptSpec, OptType};
+use std::sync::Arc;
+
 use super::Load;
 use crate::error::{Error, ErrorKind};
 use crate::include::ConfigParser;
@@ -56,6 +58,13 @@ pub struct Fail2banReader {
     pub opts: OMap<Value>,
 }
 
+fn read_fail2ban(load: &mut Load) -> Result<Arc<ConfigParser>, Error> {
+    Ok(match read_named(load, "fail2ban")? {
+        Some(p) => p,
+        None => Arc::new(ConfigParser::default()),
+    })
+}
+
 /// fail2ban's `str2LogLevel` check: digits or a `logging` level name.
 fn check_log_level(v: &Value) -> Result<(), Error> {
     let s = v.to_string();
@@ -87,16 +96,15 @@ fn check_log_level(v: &Value) -> Result<(), Error> {
 }
 
 impl Fail2banReader {
-    /// Reads `fail2ban` the way `fail2ban-client` does: early options, then
-    /// the main ones, with the early (command-line) values taking precedence.
+    /// fail2ban-client's first step (`readEarly` + `getEarlyOptions` and the
+    /// log-level check): `socket`, `pidfile`, `loglevel`, `logtarget`,
+    /// `syslogsocket`.
     ///
     /// # Errors
-    /// The config dir does not exist; an invalid log level; interpolation errors.
-    pub fn read(load: &mut Load) -> Result<Fail2banReader, Error> {
-        let cp = match read_named(load, "fail2ban")? {
-            Some(p) => p,
-            None => std::sync::Arc::new(ConfigParser::default()),
-        };
+    /// The config dir does not exist; `fail2ban.conf` does not parse; an
+    /// invalid log level; interpolation errors.
+    pub fn read_early(load: &mut Load) -> Result<OMap<Value>, Error> {
+        let cp = read_fail2ban(load)?;
         let early = get_options(
             load,
             &cp,
@@ -109,6 +117,16 @@ impl Fail2banReader {
         if let Some(l) = early.get("loglevel") {
             check_log_level(l)?;
         }
+        Ok(early)
+    }
+
+    /// The main read (`getOptions(updateMainOpt)`): the stream's options,
+    /// with the `early` values (fail2ban-client's own settings) on top.
+    ///
+    /// # Errors
+    /// As [`read_early`](Self::read_early).
+    pub fn read_main(load: &mut Load, early: OMap<Value>) -> Result<Fail2banReader, Error> {
+        let cp = read_fail2ban(load)?;
         let mut opts = get_options(
             load,
             &cp,
@@ -118,8 +136,6 @@ impl Fail2banReader {
             false,
             true,
         )?;
-        // fail2ban-client passes its own settings (filled from the early
-        // options) as `updateMainOpt`.
         for (k, v) in early.iter() {
             opts.insert(k, v.clone());
         }
@@ -142,6 +158,15 @@ impl Fail2banReader {
             }
         }
         Ok(Fail2banReader { early, opts })
+    }
+
+    /// Both steps on one load.
+    ///
+    /// # Errors
+    /// As [`read_early`](Self::read_early).
+    pub fn read(load: &mut Load) -> Result<Fail2banReader, Error> {
+        let early = Self::read_early(load)?;
+        Self::read_main(load, early)
     }
 
     /// `convert()`: the global `set` commands in fail2ban's priority order.

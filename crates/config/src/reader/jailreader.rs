@@ -177,8 +177,12 @@ impl JailReader {
                 .get_options(load, &to_vars(&self.opts), true)
                 .map_err(Err)?;
             let combined = filter.get_combined(load).map_err(Err)?;
+            // A `None` (no [Definition] in the filter) would make fail2ban
+            // crash on interpolation; leaving it out makes such a reference
+            // an unknown key instead (see docs/config.md).
             let known: OMap<Entry> = combined
                 .iter()
+                .filter(|(_, v)| **v != Value::None)
                 .map(|(k, v)| (k.to_string(), Entry::synthetic(v.to_string())))
                 .collect();
             cp.merge_section(&jail, &known, "known/");
@@ -311,7 +315,15 @@ impl JailReader {
                             Some((p, t)) => (p, t),
                             None => (line, "head"),
                         };
-                        for p in python_glob(load, path) {
+                        let found_here = python_glob(load, path);
+                        if found_here.is_empty() {
+                            load.log(
+                                LOGGER,
+                                Level::Notice,
+                                format!("No file(s) found for glob {path}"),
+                            );
+                        }
+                        for p in found_here {
                             found += 1;
                             let mut c = head("set");
                             c.extend([Value::str("addlogpath"), Value::Str(p), Value::str(tail)]);

@@ -60,7 +60,16 @@ pub async fn run(
     server: Arc<Mutex<Server>>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Error> {
-    let log = server.lock().map(|s| s.log.clone()).map_err(|_| Error::Poisoned)?;
+    let log = server
+        .lock()
+        .map(|s| s.log.clone())
+        .map_err(|_| Error::Poisoned)?;
+    // As fail2ban's Server.start, before the socket exists.
+    log.info("server", &"-".repeat(50));
+    log.info(
+        "server",
+        &format!("Starting Fail2ban v{}", crate::server::FAIL2BAN_VERSION),
+    );
     let (listener, created) = bind(&opts, &log)?;
     if let Some(pid) = &opts.pidfile {
         make_parent(pid);
@@ -73,6 +82,23 @@ pub async fn run(
         stopping: AtomicBool::new(false),
         quit: Notify::new(),
     });
+    // Bans end on their own, checked every second as fail2ban's actions
+    // thread does; no `.await` while the lock is held.
+    let expiry = {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                if shared.stopping.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(mut srv) = shared.server.lock() {
+                    srv.unban_expired(crate::mytime::now());
+                }
+            }
+        })
+    };
     let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     tokio::pin!(shutdown);
     loop {
@@ -103,6 +129,7 @@ pub async fn run(
         }
     }
     shared.stopping.store(true, Ordering::SeqCst);
+    expiry.abort();
     log.info("server", "Shutdown in progress...");
     if let Ok(mut srv) = shared.server.lock() {
         srv.stop_all_jails();
@@ -133,7 +160,8 @@ fn bind(opts: &ListenOpts, log: &crate::log::Logger) -> Result<(UnixListener, bo
         log.error("asyncserver", "Fail2ban seems to be already running");
         if opts.force {
             log.warning("asyncserver", "Forcing execution of the server");
-            std::fs::remove_file(sock).map_err(|e| Error::io(sock, "removing the old socket", e))?;
+            std::fs::remove_file(sock)
+                .map_err(|e| Error::io(sock, "removing the old socket", e))?;
         } else {
             return Err(Error::AlreadyRunning(sock.clone()));
         }
@@ -223,6 +251,16 @@ async fn handle(mut stream: UnixStream, shared: Arc<Shared>) {
                     let reply = dumps(&pickle::load_error(&m));
                     let _ = stream.write_all(&frame::encode(&reply)).await;
                     let _ = stream.shutdown().await;
+                    // Closing with unread input would reset the connection
+                    // and lose the reply; discard the rest for a moment.
+                    let drain = async {
+                        while let Ok(n) = stream.read(&mut chunk).await {
+                            if n == 0 {
+                                break;
+                            }
+                        }
+                    };
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), drain).await;
                     return;
                 }
             }

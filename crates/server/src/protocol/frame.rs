@@ -65,9 +65,10 @@ impl Decoder {
                     Ok(Frame::Command(msg))
                 }
             }
+            // The text must not contain the terminator itself: it travels
+            // back inside the reply.
             None if buf.len() > MAX_FRAME => Err(FrameError::Malformed(format!(
-                "message larger than {MAX_FRAME} bytes without {}",
-                String::from_utf8_lossy(END)
+                "message larger than {MAX_FRAME} bytes without an end marker"
             ))),
             None => {
                 self.scanned = buf.len();

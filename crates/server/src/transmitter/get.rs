@@ -80,9 +80,14 @@ pub fn get(srv: &Server, cmd: &[Value]) -> Answer {
         "ignoreip" => j.ignoreip_list(),
         "ignorecommand" => Obj::from(j.ignorecommand.clone()),
         "ignorecache" => Obj::from(j.ignorecache.clone()),
-        "prefregex" => Obj::Str(j.prefregex.clone().unwrap_or_default()),
-        "failregex" => Obj::strs(j.failregex.iter().cloned()),
-        "ignoreregex" => Obj::strs(j.ignoreregex.iter().cloned()),
+        "prefregex" => Obj::Str(
+            j.prefregex
+                .as_ref()
+                .map(|p| p.1.clone())
+                .unwrap_or_default(),
+        ),
+        "failregex" => Obj::strs(j.failregex.iter().map(|r| r.1.clone())),
+        "ignoreregex" => Obj::strs(j.ignoreregex.iter().map(|r| r.1.clone())),
         "usedns" => Obj::Str(j.usedns.clone()),
         "findtime" => Obj::from(j.findtime.clone()),
         "datepattern" => Obj::from(j.datepattern.clone()),
@@ -100,8 +105,8 @@ pub fn get(srv: &Server, cmd: &[Value]) -> Answer {
                         "{} \t{} + {} = {}",
                         b.ip,
                         mytime::time2str(b.time),
-                        b.bantime,
-                        mytime::time2str(b.end())
+                        b.bantime(j.bantime),
+                        mytime::time2str(b.end(j.bantime))
                     )
                 }))
             } else {
@@ -119,7 +124,11 @@ pub fn get(srv: &Server, cmd: &[Value]) -> Answer {
             match opt {
                 "action" => {
                     let key = text(arg(cmd, 3)?);
-                    let v = a.props.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone());
+                    let v = a
+                        .props
+                        .iter()
+                        .find(|(k, _)| *k == key)
+                        .map(|(_, v)| v.clone());
                     match v {
                         Some(v) => Obj::from(v),
                         None => {
@@ -132,15 +141,18 @@ pub fn get(srv: &Server, cmd: &[Value]) -> Answer {
                     }
                 }
                 "actionproperties" => {
-                    let mut names: Vec<String> = a.props.iter().map(|(k, _)| k.clone()).collect();
+                    // What dir() shows of a fail2ban CommandAction: its own
+                    // attributes plus the properties set through the stream.
+                    let mut names: Vec<String> = COMMAND_ACTION_ATTRS
+                        .iter()
+                        .map(|s| s.to_string())
+                        .chain(a.props.iter().map(|(k, _)| k.clone()))
+                        .collect();
                     names.sort();
+                    names.dedup();
                     Obj::strs(names)
                 }
-                _ => {
-                    let mut names: Vec<&str> = super::set_methods().to_vec();
-                    names.sort();
-                    Obj::strs(names)
-                }
+                _ => Obj::strs(COMMAND_ACTION_METHODS.iter().copied()),
             }
         }
         o => {
@@ -153,6 +165,43 @@ pub fn get(srv: &Server, cmd: &[Value]) -> Answer {
         }
     })
 }
+
+/// Non-callable public attributes every fail2ban `CommandAction` has.
+const COMMAND_ACTION_ATTRS: &[&str] = &[
+    "ESCAPE_CRE",
+    "ESCAPE_VN_CRE",
+    "actionban",
+    "actioncheck",
+    "actionflush",
+    "actionreban",
+    "actionreload",
+    "actionrepair",
+    "actionstart",
+    "actionstop",
+    "actionunban",
+    "actname",
+    "banEpoch",
+    "timeout",
+];
+
+/// Public methods of a fail2ban `CommandAction`, sorted as `dir()` lists them.
+const COMMAND_ACTION_METHODS: &[&str] = &[
+    "ban",
+    "clearAllParams",
+    "consistencyCheck",
+    "escapeTag",
+    "executeCmd",
+    "flush",
+    "invalidateBanEpoch",
+    "prolong",
+    "reban",
+    "reload",
+    "replaceDynamicTags",
+    "replaceTag",
+    "start",
+    "stop",
+    "unban",
+];
 
 /// `get <jail> banned [ip...]`: the list, `1`/`0`, or `[1, 0, ...]`.
 fn banned_in(j: &crate::jail::Jail, ids: &[Value]) -> Obj {

@@ -3,7 +3,7 @@
 use ironban_config::Value;
 
 use super::{arg, as_bool, is, py_int, seconds, text, Answer};
-use crate::jail::{is_single_ip, ActionConf};
+use crate::jail::ActionConf;
 use crate::log::str2level;
 use crate::mytime;
 use crate::protocol::{Obj, PyException};
@@ -11,7 +11,7 @@ use crate::server::Server;
 
 /// Methods of a fail2ban action: `set <jail> action <act> <method> [json]`
 /// calls them rather than setting a property.
-pub(crate) const ACTION_METHODS: &[&str] = &[
+const ACTION_METHODS: &[&str] = &[
     "ban",
     "unban",
     "start",
@@ -42,8 +42,10 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
             if v != srv.logtarget {
                 let sock = srv.syslogsocket.clone();
                 if let Err(e) = srv.log.set_target(&v, &sock) {
-                    srv.log
-                        .error("server", &format!("Unable to log to {}: {e}", Value::str(&v).repr()));
+                    srv.log.error(
+                        "server",
+                        &format!("Unable to log to {}: {e}", Value::str(&v).repr()),
+                    );
                     return Err(PyException::exception("Failed to change log target"));
                 }
                 let base = v.split('[').next().unwrap_or(&v).to_string();
@@ -66,7 +68,10 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
                     if is(Some(k), "stacksize") {
                         srv.stacksize = py_int(v)?;
                     } else {
-                        return Err(PyException::key_error(format!("unknown option {}", k.repr())));
+                        return Err(PyException::key_error(format!(
+                            "unknown option {}",
+                            k.repr()
+                        )));
                     }
                 }
             }
@@ -171,10 +176,14 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
                 if w == "tail" {
                     tail = true;
                 } else if w != "head" {
-                    return Err(PyException::value_error("File option must be 'head' or 'tail'"));
+                    return Err(PyException::value_error(
+                        "File option must be 'head' or 'tail'",
+                    ));
                 }
             } else if cmd.len() > 4 {
-                return Err(PyException::value_error("Only one file can be added at a time"));
+                return Err(PyException::value_error(
+                    "Only one file can be added at a time",
+                ));
             }
             let j = srv.jail_mut(name)?;
             let before = j.logpaths.len();
@@ -182,7 +191,10 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
             if j.logpaths.len() > before {
                 log.info(
                     "filter",
-                    &format!("Added logfile: {} (pos = 0, hash = )", Value::str(&path).repr()),
+                    &format!(
+                        "Added logfile: {} (pos = 0, hash = )",
+                        Value::str(&path).repr()
+                    ),
                 );
             }
             Ok(q(j.logpath_list()))
@@ -193,7 +205,10 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
             let before = j.logpaths.len();
             j.logpaths.retain(|(p, _)| *p != path);
             if j.logpaths.len() < before {
-                log.info("filter", &format!("Removed logfile: {}", Value::str(&path).repr()));
+                log.info(
+                    "filter",
+                    &format!("Removed logfile: {}", Value::str(&path).repr()),
+                );
             }
             Ok(q(j.logpath_list()))
         }
@@ -234,8 +249,18 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
         "prefregex" => {
             let v = text(arg(cmd, 2)?);
             let j = srv.jail_mut(name)?;
-            j.prefregex = if v.is_empty() { None } else { Some(v) };
-            Ok(q(Obj::Str(j.prefregex.clone().unwrap_or_default())))
+            j.prefregex = if v.is_empty() {
+                None
+            } else {
+                let e = super::regex::expand(j, &v, super::regex::Kind::Pref, &log)?;
+                Some((v, e))
+            };
+            let shown = j
+                .prefregex
+                .as_ref()
+                .map(|p| p.1.clone())
+                .unwrap_or_default();
+            Ok(q(Obj::Str(shown)))
         }
         "addfailregex" | "addignoreregex" => {
             let v = arg(cmd, 2)?;
@@ -244,16 +269,30 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
                 _ => vec![text(v)],
             };
             let j = srv.jail_mut(name)?;
-            let list = if opt == "addfailregex" {
-                &mut j.failregex
-            } else {
-                &mut j.ignoreregex
+            let kind = || {
+                if opt == "addfailregex" {
+                    super::regex::Kind::Fail
+                } else {
+                    super::regex::Kind::Ignore
+                }
             };
-            list.extend(items);
+            for raw in items {
+                let e = super::regex::expand(j, &raw, kind(), &log)?;
+                if opt == "addfailregex" {
+                    j.failregex.push((raw, e));
+                } else {
+                    j.ignoreregex.push((raw, e));
+                }
+            }
             if multiple {
                 return Ok(Obj::Bool(true));
             }
-            Ok(q(Obj::strs(list.iter().cloned())))
+            let list = if opt == "addfailregex" {
+                &j.failregex
+            } else {
+                &j.ignoreregex
+            };
+            Ok(q(Obj::strs(list.iter().map(|r| r.1.clone()))))
         }
         "delfailregex" | "delignoreregex" => {
             let idx = py_int(arg(cmd, 2)?)?;
@@ -273,7 +312,7 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
                     &format!("Cannot remove regular expression. Index {idx} is not valid"),
                 );
             }
-            Ok(q(Obj::strs(list.iter().cloned())))
+            Ok(q(Obj::strs(list.iter().map(|r| r.1.clone()))))
         }
         "usedns" => {
             let v = arg(cmd, 2)?;
@@ -303,7 +342,7 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
         }
         "datepattern" => {
             let v = arg(cmd, 2)?;
-            let dp = date_pattern(v);
+            let dp = super::regex::date_pattern(v, &log)?;
             srv.jail_mut(name)?.datepattern = dp.clone();
             Ok(q(Obj::from(dp)))
         }
@@ -346,14 +385,20 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
             if quiet {
                 return Ok(Obj::None);
             }
-            let count = (cmd.len() - 3).max(1) as i64;
+            let count = (cmd.len() - 3) as i64;
             let now = mytime::now();
             let j = srv.jail_mut(name)?;
-            j.fail_current += 1;
-            j.fail_total += count;
-            log.info("filter", &format!("[{}] Attempt {ip}", j.name));
-            if count >= j.maxretry && j.ban(&ip, now) {
-                log.notice("actions", &format!("[{}] Ban {ip}", j.name));
+            log.info(
+                "filter",
+                &format!("[{}] Attempt {ip} - {}", j.name, mytime::time2str(now)),
+            );
+            let retry = j.add_failure(&ip, count.max(1));
+            if retry >= j.maxretry {
+                // performBan: the failures leave the fail list for the ban.
+                j.fails.retain(|(i, _)| *i != ip);
+                if j.ban(&ip, now) {
+                    log.notice("actions", &format!("[{}] Ban {ip}", j.name));
+                }
             }
             Ok(Obj::Int(1))
         }
@@ -375,7 +420,10 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
                 "jail",
                 &format!(
                     "Set banTime.{key} = {}",
-                    stored.as_ref().map(|s| s.to_string()).unwrap_or("None".into())
+                    stored
+                        .as_ref()
+                        .map(|s| s.to_string())
+                        .unwrap_or("None".into())
                 ),
             );
             Ok(q(stored.map(Obj::from).unwrap_or(Obj::None)))
@@ -403,7 +451,7 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
                 (true, &cmd[2..])
             };
             let jn = srv.jail(name)?.name.clone();
-            Ok(Obj::Int(unban_ips(srv, &jn, ips, ifexists)?))
+            Ok(Obj::Int(super::ban::unban_ips(srv, &jn, ips, ifexists)?))
         }
         "addaction" => {
             let act = text(arg(cmd, 2)?);
@@ -426,7 +474,9 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
             let act = text(arg(cmd, 2)?);
             let j = srv.jail_mut(name)?;
             if j.action_mut(&act).is_none() {
-                return Err(PyException::key_error(format!("Invalid Action name: {act}")));
+                return Err(PyException::key_error(format!(
+                    "Invalid Action name: {act}"
+                )));
             }
             j.actions.retain(|a| a.name != act);
             Ok(Obj::None)
@@ -474,75 +524,6 @@ fn set_prop(a: &mut ActionConf, k: &str, v: Value) {
     }
 }
 
-/// Unbans `ips` in jail `jail`; with `ifexists` false, a missing IP raises
-/// `ValueError("not banned: [...]")` after the others are unbanned.
-pub fn unban_ips(srv: &mut Server, jail: &str, ips: &[Value], ifexists: bool) -> Result<i64, PyException> {
-    let log = srv.log.clone();
-    let Some(j) = srv.jails.iter_mut().find(|j| j.name == jail) else {
-        return Err(PyException::unknown_jail(jail));
-    };
-    let mut cnt = 0;
-    let mut missed = Vec::new();
-    for ip in ips {
-        let ip = text(ip);
-        if j.unban(&ip) {
-            log.notice("actions", &format!("[{}] Unban {ip}", j.name));
-            cnt += 1;
-            continue;
-        }
-        if !is_single_ip(&ip) {
-            let inside: Vec<String> = j
-                .banned_ips()
-                .into_iter()
-                .filter(|b| cidr_contains(&ip, b))
-                .collect();
-            if !inside.is_empty() {
-                for b in inside {
-                    j.unban(&b);
-                    log.notice("actions", &format!("[{}] Unban {b}", j.name));
-                    cnt += 1;
-                }
-                continue;
-            }
-        }
-        log.log("actions", 18, &format!("{ip} is not banned"));
-        if !ifexists {
-            missed.push(Value::Str(ip));
-        }
-    }
-    if !missed.is_empty() {
-        return Err(PyException::value_error(format!(
-            "not banned: {}",
-            Value::List(missed).repr()
-        )));
-    }
-    Ok(cnt)
-}
-
-/// Whether address `ip` is inside `net` (`a.b.c.d/n` or an IPv6 prefix).
-fn cidr_contains(net: &str, ip: &str) -> bool {
-    let Some((base, bits)) = net.split_once('/') else {
-        return false;
-    };
-    let (Ok(base), Ok(ip)) = (base.parse::<std::net::IpAddr>(), ip.parse::<std::net::IpAddr>()) else {
-        return false;
-    };
-    let Ok(bits) = bits.parse::<u32>() else {
-        return false;
-    };
-    match (base, ip) {
-        (std::net::IpAddr::V4(b), std::net::IpAddr::V4(i)) if bits <= 32 => {
-            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
-            (u32::from(b) & mask) == (u32::from(i) & mask)
-        }
-        (std::net::IpAddr::V6(b), std::net::IpAddr::V6(i)) if bits <= 128 => {
-            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
-            (u128::from(b) & mask) == (u128::from(i) & mask)
-        }
-        _ => false,
-    }
-}
-
 /// `ignorecache key=..., max-count=..., max-time=...` → `[key, count, time]`.
 fn parse_ignorecache(v: &str) -> Result<Value, PyException> {
     let mut key = None;
@@ -566,23 +547,25 @@ fn parse_ignorecache(v: &str) -> Result<Value, PyException> {
     })
 }
 
-/// What `get datepattern` answers after `set datepattern v` (the date
-/// detector belongs to ironban-filter; this keeps fail2ban's answer shape).
-fn date_pattern(v: &Value) -> Value {
-    match v {
-        Value::None => Value::None,
-        other => {
-            let s = text(other);
-            Value::Tuple(vec![Value::Str(s.clone()), Value::Str(s)])
-        }
-    }
-}
-
 fn known_encoding(e: &str) -> bool {
     let n = e.to_lowercase().replace(['-', '_'], "");
     matches!(
         n.as_str(),
-        "utf8" | "ascii" | "latin1" | "iso88591" | "iso885915" | "cp1252" | "utf16" | "utf32"
-            | "usascii" | "l1" | "latin" | "u8" | "utf" | "cp437" | "koi8r" | "iso88592"
+        "utf8"
+            | "ascii"
+            | "latin1"
+            | "iso88591"
+            | "iso885915"
+            | "cp1252"
+            | "utf16"
+            | "utf32"
+            | "usascii"
+            | "l1"
+            | "latin"
+            | "u8"
+            | "utf"
+            | "cp437"
+            | "koi8r"
+            | "iso88592"
     )
 }

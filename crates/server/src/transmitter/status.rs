@@ -80,7 +80,7 @@ fn jail_status(srv: &Server, j: &Jail, flavor: &str) -> Obj {
 fn jail_stats(j: &Jail) -> Obj {
     Obj::List(vec![
         Obj::Str(j.backend_kind()),
-        Obj::Tuple(vec![Obj::Int(j.fail_current), Obj::Int(j.fail_total)]),
+        Obj::Tuple(vec![Obj::Int(j.fails.len() as i64), Obj::Int(j.fail_total)]),
         Obj::Tuple(vec![Obj::Int(j.bans.len() as i64), Obj::Int(j.ban_total)]),
     ])
 }

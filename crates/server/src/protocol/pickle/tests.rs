@@ -1,4 +1,5 @@
 use super::*;
+use crate::protocol::PyException;
 
 #[test]
 fn reads_ping_with_float() {
@@ -19,7 +20,10 @@ fn refuses_code() {
     let evil = b"\x80\x02cposix\nsystem\nq\x00X\x04\x00\x00\x00trueq\x01\x85q\x02Rq\x03.";
     assert!(matches!(loads(evil), Err(PickleError::Forbidden { .. })));
     // Even in reply mode an unknown class is refused, not imported.
-    assert!(matches!(loads_reply(evil), Err(PickleError::UnknownClass(_))));
+    assert!(matches!(
+        loads_reply(evil),
+        Err(PickleError::UnknownClass(_))
+    ));
     let stack = b"\x80\x04\x8c\x02os\x94\x8c\x06system\x94\x93\x94.";
     assert!(matches!(loads(stack), Err(PickleError::Forbidden { .. })));
 }
@@ -75,4 +79,48 @@ fn round_trips_exceptions() {
     let back = loads_reply(&dumps(&e)).unwrap();
     assert_eq!(back, e);
     assert_eq!(back.repr(), "(1, UnknownJailException('nojail'))");
+}
+
+#[test]
+fn random_and_mutated_input_never_panics() {
+    // A small xorshift generator: deterministic, no dependency.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let seed = dumps(&Obj::List(vec![
+        Obj::from("set"),
+        Obj::from("sshd"),
+        Obj::Dict(vec![(
+            Obj::from("k"),
+            Obj::Tuple(vec![Obj::Int(1), Obj::Float(0.5)]),
+        )]),
+        Obj::ips(["192.0.2.1"]),
+        Obj::Exception(PyException::unknown_jail("x")),
+    ]));
+    for i in 0..20_000 {
+        let mut b = seed.clone();
+        let n = (next() % 6) as usize;
+        for _ in 0..=n {
+            let at = (next() as usize) % b.len();
+            match next() % 3 {
+                0 => b[at] = next() as u8,
+                1 => {
+                    b.remove(at);
+                }
+                _ => b.insert(at, next() as u8),
+            }
+            if b.is_empty() {
+                b.push(0x80);
+            }
+        }
+        if i % 4 == 0 {
+            b = (0..(next() % 64)).map(|_| next() as u8).collect();
+        }
+        let _ = loads(&b);
+        let _ = loads_reply(&b);
+    }
 }
