@@ -88,3 +88,27 @@ fn short_unicode_escape_before_multibyte_char() {
     }
     println!("hostile_fuzz: translate short \\u/\\U before multibyte: 4 errors, no panic");
 }
+
+/// fuzz/datedetector oom-28c371…: every distinct `datepattern` stayed in
+/// the process-wide template cache forever, so a long run of distinct
+/// patterns (a fuzzer; a server reconfigured many times) grew memory
+/// without bound. fail2ban bounds the same cache (`DD_patternCache`,
+/// `Utils.Cache(maxCount=1000)`); so does ironban now.
+#[test]
+fn date_template_cache_is_bounded() {
+    for i in 0..5_000 {
+        let dd =
+            DateDetector::with_pattern(Some(&format!("^%Y-%m-%d %H:%M:%S x{i}"))).expect("pattern");
+        drop(dd);
+    }
+    let n = ironban_filter::datedetector::template_cache_len();
+    println!("hostile_fuzz: date template cache after 5000 distinct patterns: {n} entries");
+    assert!(n <= 1_100, "{n} cached templates");
+    // A pattern in use survives the eviction and is still shared.
+    let kept = DateDetector::with_pattern(Some("^%Y-%m-%d %H:%M:%S kept")).unwrap();
+    for i in 0..2_000 {
+        drop(DateDetector::with_pattern(Some(&format!("^%Y-%m-%d %H:%M:%S y{i}"))).unwrap());
+    }
+    let mut kept = kept;
+    assert!(kept.match_time("2005-01-23 21:59:59 kept").is_some());
+}
