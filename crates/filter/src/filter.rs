@@ -9,7 +9,7 @@
 //! `_mergeFailure`.)
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::rc::Rc;
 
 use crate::datedetector::DateDetector;
@@ -170,7 +170,8 @@ pub struct Filter {
     caps_ignore: Vec<Captures>,
     date_detector: Option<DateDetector>,
     line_buffer: Vec<TupleLine>,
-    mlfid_cache: VecDeque<(String, Rc<RefCell<FailData>>)>,
+    mlfid_cache: HashMap<String, Rc<RefCell<FailData>>>,
+    mlfid_order: VecDeque<String>,
     last_date: Option<f64>,
     last_time_text: String,
     warnings: Vec<String>,
@@ -249,7 +250,8 @@ impl Filter {
             caps_ignore,
             date_detector: Some(date_detector),
             line_buffer: Vec::new(),
-            mlfid_cache: VecDeque::new(),
+            mlfid_cache: HashMap::new(),
+            mlfid_order: VecDeque::new(),
             last_date: None,
             last_time_text: String::new(),
             warnings,
@@ -415,22 +417,30 @@ impl Filter {
         } else {
             self.line_buffer = vec![tuple];
         }
-        let org: Vec<TupleLine> = self.line_buffer.clone();
-        let mut buf = Some(tuple_lines_buf(&org));
-        let mut nlines = org.len();
+        // With one line the buffer is rebuilt for every line anyway, so
+        // the original can be moved out instead of copied.
+        let org: Vec<TupleLine> = if maxlines > 1 {
+            self.line_buffer.clone()
+        } else {
+            std::mem::take(&mut self.line_buffer)
+        };
+        let mut buf = tuple_lines_buf(&org);
+        let mut buf_ok = true;
+        let nlines = org.len();
 
         if !self.ignore.is_empty() && self.ignore.len() + 2 < self.fail.len() {
-            let b = buf.clone().unwrap_or_default();
-            if self.ignore_line(&b, nlines, None, &org).is_some() {
+            let b = std::mem::take(&mut buf);
+            let hit = self.ignore_line(&b, nlines, None, &org).is_some();
+            buf = b;
+            if hit {
                 return out;
             }
         }
 
         let mut pre_groups = Groups::new();
         if let Some(pref) = &self.pref {
-            let b = buf.as_deref().unwrap_or("");
             let caps = self.caps_pref.as_mut().expect("captures for prefregex");
-            let Some(m) = pref.search(b, nlines, caps) else {
+            let Some(m) = pref.search(&buf, nlines, caps) else {
                 return out;
             };
             self.info.pref_matched = true;
@@ -438,37 +448,37 @@ impl Filter {
             if let Some(GroupValue::Str(content)) = pre_groups.remove("content") {
                 if !content.is_empty() {
                     self.line_buffer = vec![(String::new(), String::new(), content)];
-                    buf = None;
+                    buf_ok = false;
                 }
             }
         }
 
         for idx in 0..self.fail.len() {
-            let b = match &buf {
-                Some(b) => b.clone(),
-                None => {
-                    nlines = self.line_buffer.len();
-                    let b = tuple_lines_buf(&self.line_buffer);
-                    buf = Some(b.clone());
-                    b
-                }
-            };
+            if !buf_ok {
+                // With maxlines 1 the buffer was moved into `org`; an empty
+                // one here means it is unchanged.
+                buf = if maxlines == 1 && self.line_buffer.is_empty() {
+                    tuple_lines_buf(&org)
+                } else {
+                    tuple_lines_buf(&self.line_buffer)
+                };
+                buf_ok = true;
+            }
             // Python passes the original buffer as `orgLines`: matched and
             // unmatched lines are taken from it even after a content swap.
-            let _ = nlines;
-            let Some(m) = self.fail[idx].search(&b, org.len(), &mut self.caps_fail[idx]) else {
+            let Some(m) = self.fail[idx].search(&buf, org.len(), &mut self.caps_fail[idx]) else {
                 continue;
             };
-            let searched = org.clone();
+            let searched = &org;
             let matched_lines: Vec<TupleLine> = m
                 .matched
                 .iter()
                 .filter_map(|&i| searched.get(i).cloned())
                 .collect();
             if !self.ignore.is_empty()
-                && self.ignore_line(&b, nlines, Some(&m), &searched).is_some()
+                && self.ignore_line(&buf, nlines, Some(&m), searched).is_some()
             {
-                buf = None;
+                buf_ok = false;
                 if !self.opts.check_all_regex {
                     break;
                 }
@@ -480,7 +490,7 @@ impl Filter {
                     .iter()
                     .filter_map(|&i| searched.get(i).cloned())
                     .collect();
-                buf = None;
+                buf_ok = false;
             }
             let mut groups = m.groups;
             if !pre_groups.is_empty() {
@@ -603,11 +613,7 @@ impl Filter {
             groups,
             ..FailData::default()
         };
-        let cached = self
-            .mlfid_cache
-            .iter()
-            .find(|(k, _)| k == mlfid)
-            .map(|(_, v)| v.clone());
+        let cached = self.mlfid_cache.get(mlfid).cloned();
         let mut nf: u8 = 0;
         if fail.truthy("mlfgained") {
             nf |= 8 | 1;
@@ -646,7 +652,8 @@ impl Filter {
                     }
                 }
                 if nf & 2 != 0 {
-                    self.mlfid_cache.retain(|(k, _)| k != mlfid);
+                    self.mlfid_cache.remove(mlfid);
+                    self.mlfid_order.retain(|k| k != mlfid);
                 }
                 rc
             }
@@ -654,9 +661,14 @@ impl Filter {
                 if nf & 2 == 0 {
                     users = fail.update_users(fail.text("user").map(str::to_string));
                     let rc = Rc::new(RefCell::new(fail));
-                    self.mlfid_cache.push_back((mlfid.to_string(), rc.clone()));
-                    if self.mlfid_cache.len() > MLFID_CACHE_MAX {
-                        self.mlfid_cache.pop_front();
+                    self.mlfid_cache.insert(mlfid.to_string(), rc.clone());
+                    self.mlfid_order.push_back(mlfid.to_string());
+                    // Oldest entries go first once the cache is full
+                    // (fail2ban: `Utils.Cache(maxCount=100)`).
+                    while self.mlfid_order.len() > MLFID_CACHE_MAX {
+                        if let Some(old) = self.mlfid_order.pop_front() {
+                            self.mlfid_cache.remove(&old);
+                        }
                     }
                     rc
                 } else {
