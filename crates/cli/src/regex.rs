@@ -475,7 +475,7 @@ impl Run {
         };
         let full = org.len() >= maxlines;
         let found = filter.process_line(line);
-        let info = filter.last_line_info().clone();
+        let info = filter.last_line_info().clone(); // small: a bool and two short lists
         if let Some(fmt) = self.opts.out.clone() {
             let ret: Vec<_> = found
                 .iter()

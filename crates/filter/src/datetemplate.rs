@@ -306,14 +306,14 @@ impl DateTemplate {
     pub fn get_date(&self, line: &str, caps: &Captures, ctx: &TimeContext) -> Option<f64> {
         match &self.kind {
             Kind::Pattern(_) => {
-                let get = |k: &str| -> Option<String> {
-                    // Python's groupdict keeps the last group of a name.
-                    self.names
-                        .iter()
-                        .filter(|(_, n)| n == k)
-                        .filter_map(|(i, _)| caps.text(line, *i))
-                        .next_back()
-                        .map(str::to_string)
+                // The groups that took part, collected once per match.
+                let present: Vec<(&str, &str)> = self
+                    .names
+                    .iter()
+                    .filter_map(|(i, n)| caps.text(line, *i).map(|t| (n.as_str(), t)))
+                    .collect();
+                let get = |k: &str| -> Option<&str> {
+                    present.iter().find(|(n, _)| *n == k).map(|(_, t)| *t)
                 };
                 group_dict_strptime(&get, ctx)
             }

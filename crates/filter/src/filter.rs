@@ -585,13 +585,24 @@ impl Filter {
                     }
                 }
             };
-            let data = fail_rc.borrow().clone();
-            for id in ids {
+            // An mlfid failure stays shared with the cache: copy it, as
+            // fail2ban copies it under checkAllRegex.
+            let mut data = match Rc::try_unwrap(fail_rc) {
+                Ok(cell) => cell.into_inner(),
+                Err(rc) => rc.borrow().clone(),
+            };
+            let n = ids.len();
+            for (k, id) in ids.into_iter().enumerate() {
+                let d = if k + 1 == n {
+                    std::mem::take(&mut data)
+                } else {
+                    data.clone()
+                };
                 out.push(Failure {
                     regex_index: idx,
                     id,
                     time: date,
-                    data: data.clone(),
+                    data: d,
                 });
             }
             if !self.opts.check_all_regex {

@@ -386,7 +386,10 @@ pub fn zone_offset(tz: &str) -> Option<i32> {
 
 /// Named groups of a date match → Unix time (fail2ban: `reGroupDictStrptime`).
 /// `None` when the values do not form a date (Python raises ValueError).
-pub fn group_dict_strptime(get: &dyn Fn(&str) -> Option<String>, ctx: &TimeContext) -> Option<f64> {
+pub fn group_dict_strptime<'a>(
+    get: &dyn Fn(&str) -> Option<&'a str>,
+    ctx: &TimeContext,
+) -> Option<f64> {
     let num = |k: &str| get(k).and_then(|v| v.trim().parse::<i64>().ok());
     let mut year = None;
     if let Some(y) = num("y") {
