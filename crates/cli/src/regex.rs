@@ -446,6 +446,12 @@ impl Run {
         for w in filter.take_warnings() {
             eprintln!("WARNING: {w}");
         }
+        if filter.match_errors() > 0 {
+            eprintln!(
+                "WARNING: {} regex searches exceeded PCRE2's limits and counted as no match",
+                filter.match_errors()
+            );
+        }
         if self.opts.out.is_some() {
             return 0;
         }

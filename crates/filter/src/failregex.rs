@@ -242,6 +242,7 @@ pub struct Regex {
     names: Vec<(usize, String)>,
     skiplines: Vec<usize>,
     deprecated_host: bool,
+    match_errors: std::sync::atomic::AtomicU64,
 }
 
 /// The groups that identify a failure (fail2ban: `FAILURE_ID_PRESENTS`).
@@ -297,6 +298,7 @@ impl Regex {
             names,
             skiplines,
             deprecated_host: false,
+            match_errors: Default::default(),
         })
     }
 
@@ -348,6 +350,11 @@ impl Regex {
         self.deprecated_host
     }
 
+    /// Searches PCRE2 aborted (match or JIT stack limit); each counted as no match.
+    pub fn match_errors(&self) -> u64 {
+        self.match_errors.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// True when the regex has a group of that name.
     pub fn has_group(&self, name: &str) -> bool {
         self.pattern.capture_index(name).is_some()
@@ -356,8 +363,15 @@ impl Regex {
     /// Searches `buf` (the `\n`-joined lines plus a final `\n`); `nlines`
     /// is the number of lines in it. (fail2ban: `Regex.search`.)
     pub fn search(&self, buf: &str, nlines: usize, caps: &mut Captures) -> Option<RegexMatch> {
-        if !matches!(self.pattern.captures_at(buf, 0, caps), Ok(true)) {
-            return None;
+        match self.pattern.captures_at(buf, 0, caps) {
+            Ok(true) => {}
+            Ok(false) => return None,
+            Err(_) => {
+                // PCRE2 gave up (match/JIT limit): no match, counted.
+                self.match_errors
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return None;
+            }
         }
         let (ms, me) = caps.get(0).unwrap_or((0, 0));
         let mut groups = Groups::new();

@@ -154,8 +154,6 @@ pub struct LineInfo {
     pub pref_matched: bool,
     /// Indexes of the ignoreregexes that matched.
     pub ignored_by: Vec<usize>,
-    /// Failregexes that failed to match because PCRE2 gave up.
-    pub match_errors: usize,
 }
 
 /// A compiled filter with its line state.
@@ -292,6 +290,12 @@ impl Filter {
     /// The multi-line buffer (lines not yet consumed by a match).
     pub fn line_buffer(&self) -> &[TupleLine] {
         &self.line_buffer
+    }
+
+    /// Regex searches PCRE2 gave up on so far (each treated as no match).
+    pub fn match_errors(&self) -> u64 {
+        let all = self.pref.iter().chain(&self.fail).chain(&self.ignore);
+        all.map(Regex::match_errors).sum()
     }
 
     /// Facts about the last processed line.
