@@ -6,7 +6,7 @@
 //! buffer of lines gives the groups and which lines took part in the match.
 //! (fail2ban: `server/failregex.py`.)
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::OnceLock;
 
 use crate::error::{Error, ErrorKind};
@@ -187,38 +187,7 @@ pub fn tuple_lines_buf(lines: &[TupleLine]) -> String {
     s
 }
 
-/// A value of a failure's named group.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GroupValue {
-    /// The group did not take part in the match (Python `None`).
-    None,
-    /// The matched text.
-    Str(String),
-    /// A `tuple_<name>` combination.
-    Tuple(Vec<Option<String>>),
-}
-
-impl GroupValue {
-    /// Python truthiness: a non-empty string or tuple.
-    pub fn truthy(&self) -> bool {
-        match self {
-            GroupValue::None => false,
-            GroupValue::Str(s) => !s.is_empty(),
-            GroupValue::Tuple(t) => !t.is_empty(),
-        }
-    }
-
-    /// The string, for `Str`.
-    pub fn as_str(&self) -> Option<&str> {
-        match self {
-            GroupValue::Str(s) => Some(s),
-            _ => None,
-        }
-    }
-}
-
-/// Named groups of one match, Python `groupdict()` plus alt/tuple merging.
-pub type Groups = BTreeMap<String, GroupValue>;
+pub use crate::groups::{GroupValue, Groups};
 
 /// The result of [`Regex::search`]: groups and the buffer lines matched.
 #[derive(Debug, Clone)]
@@ -237,9 +206,9 @@ pub struct Regex {
     raw: String,
     expanded: String,
     pattern: Pattern,
-    alt: Vec<(String, String)>,
-    tuple: Vec<(String, String)>,
-    names: Vec<(usize, String)>,
+    alt: Vec<(String, Arc<str>)>,
+    tuple: Vec<(String, Arc<str>)>,
+    names: Vec<(usize, Arc<str>)>,
     skiplines: Vec<usize>,
     deprecated_host: bool,
     match_errors: std::sync::atomic::AtomicU64,
@@ -274,11 +243,11 @@ impl Regex {
         let mut skiplines = Vec::new();
         for (i, n) in pattern.capture_names().iter().enumerate() {
             let Some(n) = n else { continue };
-            names.push((i, n.clone()));
+            names.push((i, Arc::from(n.as_str())));
             if let Some(rest) = n.strip_prefix("alt_") {
-                alt.push((n.clone(), map_tag_to_opt(strip_num_suffix(rest))));
+                alt.push((n.clone(), Arc::from(map_tag_to_opt(strip_num_suffix(rest)))));
             } else if let Some(rest) = n.strip_prefix("tuple_") {
-                tuple.push((n.clone(), map_tag_to_opt(strip_num_suffix(rest))));
+                tuple.push((n.clone(), Arc::from(map_tag_to_opt(strip_num_suffix(rest)))));
             }
         }
         // Python scans skiplines0, skiplines1, ... until one is missing.
@@ -380,7 +349,7 @@ impl Regex {
                 Some(t) => GroupValue::Str(t.to_string()),
                 None => GroupValue::None,
             };
-            groups.insert(n.clone(), v);
+            groups.push_unique(n.clone(), v);
         }
         for (k, n) in &self.alt {
             let v = groups.get(k).cloned().unwrap_or(GroupValue::None);

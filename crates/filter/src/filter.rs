@@ -502,11 +502,7 @@ impl Filter {
                 // value (dovecot's `<ADDR>` in prefregex; upstream sample
                 // dovecot:143 requires it).
                 let mut merged = pre_groups.clone();
-                for (k, v) in groups {
-                    if v != GroupValue::None || !merged.contains_key(&k) {
-                        merged.insert(k, v);
-                    }
-                }
+                merged.update_from(groups, true);
                 groups = merged;
             }
             let mlfid = groups
@@ -634,7 +630,7 @@ impl Filter {
             nf |= 8 | 1;
             if !fail.truthy("nofail") {
                 let g = fail.get("mlfgained").clone();
-                fail.groups.insert("nofail".into(), g);
+                fail.groups.insert("nofail", g);
             }
         } else if fail.truthy("nofail") {
             nf |= 1;
@@ -660,9 +656,9 @@ impl Filter {
                     if nf & 4 == 0 && !c.mlfpending {
                         c.matches = None;
                     }
-                    for (k, v) in fail.groups {
-                        if v != GroupValue::None {
-                            c.groups.insert(k, v);
+                    for (k, v) in fail.groups.iter() {
+                        if *v != GroupValue::None {
+                            c.groups.insert(k, v.clone());
                         }
                     }
                 }

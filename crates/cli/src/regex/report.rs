@@ -281,7 +281,7 @@ pub fn print_out(fmt: &str, ret: &[&Failure], out: &mut impl Write) {
                     "<time>",
                     &r.time.map(|t| format!("{t}")).unwrap_or_default(),
                 );
-                for (k, v) in &r.data.groups {
+                for (k, v) in r.data.groups.iter() {
                     if let Some(v) = v.as_str() {
                         s = s.replace(&format!("<F-{}>", k.to_uppercase()), v);
                     }
