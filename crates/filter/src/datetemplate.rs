@@ -306,14 +306,20 @@ impl DateTemplate {
     pub fn get_date(&self, line: &str, caps: &Captures, ctx: &TimeContext) -> Option<f64> {
         match &self.kind {
             Kind::Pattern(_) => {
-                // The groups that took part, collected once per match.
-                let present: Vec<(&str, &str)> = self
-                    .names
-                    .iter()
-                    .filter_map(|(i, n)| caps.text(line, *i).map(|t| (n.as_str(), t)))
-                    .collect();
+                // The strptime fields that took part, collected once per match.
+                let mut fields: [Option<&str>; FIELDS.len()] = [None; FIELDS.len()];
+                for (i, n) in &self.names {
+                    if let Some(slot) = FIELDS.iter().position(|f| *f == n.as_str()) {
+                        if let Some(t) = caps.text(line, *i) {
+                            fields[slot] = Some(t);
+                        }
+                    }
+                }
                 let get = |k: &str| -> Option<&str> {
-                    present.iter().find(|(n, _)| *n == k).map(|(_, t)| *t)
+                    FIELDS
+                        .iter()
+                        .position(|f| *f == k)
+                        .and_then(|slot| fields[slot])
                 };
                 group_dict_strptime(&get, ctx)
             }
@@ -336,6 +342,11 @@ impl DateTemplate {
         }
     }
 }
+
+/// The group names `group_dict_strptime` reads.
+const FIELDS: [&str; 14] = [
+    "y", "Y", "m", "B", "b", "d", "H", "I", "p", "M", "S", "j", "z", "Z",
+];
 
 fn epoch_re(long: bool) -> &'static str {
     if long {

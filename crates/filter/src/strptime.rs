@@ -473,7 +473,7 @@ pub fn group_dict_strptime<'a>(
             tzoffset = Some(if z == "Z" || z == "UTC" || z == "GMT" {
                 0
             } else {
-                zone_offset(&z)?
+                zone_offset(z)?
             });
         }
     }
