@@ -50,6 +50,9 @@ pub struct FilterOptions {
     pub ignore_pending: bool,
     /// A fixed "now" for year inference; `None` = the system clock.
     pub now: Option<f64>,
+    /// Keep the prefregex groups of each line in [`LineInfo::pref_groups`]
+    /// (fail2ban-regex `-v`).
+    pub keep_pref_groups: bool,
     /// Where the options come from (e.g. the filter file), for messages.
     pub origin: Option<String>,
 }
@@ -68,6 +71,7 @@ impl Default for FilterOptions {
             check_all_regex: false,
             ignore_pending: true,
             now: None,
+            keep_pref_groups: false,
             origin: None,
         }
     }
@@ -156,6 +160,8 @@ pub struct LineInfo {
     pub pref_matched: bool,
     /// Indexes of the ignoreregexes that matched.
     pub ignored_by: Vec<usize>,
+    /// The prefregex groups (with `content`), when `keep_pref_groups` is set.
+    pub pref_groups: Option<Groups>,
 }
 
 /// A compiled filter with its line state.
@@ -451,6 +457,9 @@ impl Filter {
             };
             self.info.pref_matched = true;
             pre_groups = m.groups;
+            if self.opts.keep_pref_groups {
+                self.info.pref_groups = Some(pre_groups.clone());
+            }
             if let Some(GroupValue::Str(content)) = pre_groups.remove("content") {
                 if !content.is_empty() {
                     self.line_buffer = vec![(String::new(), String::new(), content)];

@@ -149,11 +149,14 @@ impl IpAddr {
 fn parse_v4(s: &str) -> Option<Ipv4Addr> {
     // inet_pton: exactly four decimal parts, no leading `+`.
     let parts: Vec<&str> = s.split('.').collect();
-    if parts.len() != 4
-        || parts
-            .iter()
-            .any(|p| p.is_empty() || p.len() > 3 || !p.bytes().all(|c| c.is_ascii_digit()))
-    {
+    // glibc's inet_pton also refuses leading zeros ("192.030.0.6" stays raw).
+    let bad = |p: &&str| {
+        p.is_empty()
+            || p.len() > 3
+            || !p.bytes().all(|c| c.is_ascii_digit())
+            || (p.len() > 1 && p.starts_with('0'))
+    };
+    if parts.len() != 4 || parts.iter().any(bad) {
         return None;
     }
     let mut o = [0u8; 4];
@@ -318,6 +321,10 @@ mod tests {
             "10.0.0.0/8"
         );
         assert!(!IpAddr::new("host.example", Cidr::Unspec).is_valid());
+        assert_eq!(
+            IpAddr::new("192.030.0.6", Cidr::FamV4).to_string(),
+            "192.030.0.6"
+        );
         assert!(IpAddr::new("192.0.2.1", Cidr::FamV4) == *"192.0.2.1");
         assert!(IpAddr::new("abc", Cidr::Raw) == *"abc");
         assert!(IpAddr::new("10.0.0.0/8", Cidr::Unspec)
