@@ -14,7 +14,10 @@ pub fn shared_dir() -> PathBuf {
         if p.is_dir() {
             return p;
         }
-        fail(&format!("IRONBAN_SHARED={} is not a directory", p.display()));
+        fail(&format!(
+            "IRONBAN_SHARED={} is not a directory",
+            p.display()
+        ));
     }
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     let candidate = here.join("../../shared");
@@ -80,7 +83,12 @@ impl Tally {
         if self.failures.len() > show {
             println!("... and {} more failures", self.failures.len() - show);
         }
-        println!("{}: {} passed, {} failed", self.name, self.passed, self.failures.len());
+        println!(
+            "{}: {} passed, {} failed",
+            self.name,
+            self.passed,
+            self.failures.len()
+        );
         i32::from(!self.failures.is_empty())
     }
 }

@@ -21,6 +21,65 @@ pub struct Stream {
     pub ok: bool,
 }
 
+/// Why a configuration read stopped.
+#[derive(Debug, Clone)]
+pub enum Failure {
+    /// In fail2ban-client's early read of `fail2ban.conf` (it prints
+    /// `ERROR: <error>` on stdout).
+    Early(Error),
+    /// In the main read (`Failed during configuration: <error>`).
+    Config(Error),
+}
+
+impl Failure {
+    /// The error.
+    pub fn error(&self) -> &Error {
+        match self {
+            Failure::Early(e) | Failure::Config(e) => e,
+        }
+    }
+}
+
+/// A configuration read as `fail2ban-client` performs it: everything it
+/// logged, in order (also when it failed), and the outcome.
+#[derive(Debug, Clone)]
+pub struct ConfigRead {
+    /// Log messages, in order.
+    pub log: Vec<LogMsg>,
+    /// The commands and fail2ban's verdict (`false`: exit 255), or the failure.
+    pub outcome: Result<(Vec<Command>, bool), Failure>,
+}
+
+/// Reads `confdir` in fail2ban-client's two steps: the early read of
+/// `fail2ban.conf`, then (after dropping every cached file, as its
+/// `Reload()` does) the full read of `fail2ban` and `jail`.
+pub fn read_config(confdir: &Path, allow_no_files: bool) -> ConfigRead {
+    let mut load = Load::new(confdir);
+    let early = match Fail2banReader::read_early(&mut load) {
+        Ok(e) => e,
+        Err(e) => {
+            return ConfigRead {
+                log: load.log,
+                outcome: Err(Failure::Early(e)),
+            }
+        }
+    };
+    let mut log = std::mem::take(&mut load.log);
+    let mut load = Load::new(confdir);
+    let result = (|| {
+        let f2b = Fail2banReader::read_main(&mut load, early)?;
+        let mut jails = JailsReader::read(&mut load)?;
+        let mut commands = f2b.convert();
+        commands.extend(jails.convert(&mut load, allow_no_files)?);
+        Ok((commands, jails.ok))
+    })();
+    log.extend(load.log);
+    ConfigRead {
+        log,
+        outcome: result.map_err(Failure::Config),
+    }
+}
+
 /// Reads the configuration in `confdir` as `fail2ban-client -c confdir -d`
 /// does (a jail without log files is a warning).
 ///
@@ -37,14 +96,13 @@ pub fn read_stream(confdir: &Path) -> Result<Stream, Error> {
 /// # Errors
 /// As [`read_stream`], plus "no log files" when not allowed.
 pub fn read_stream_with(confdir: &Path, allow_no_files: bool) -> Result<Stream, Error> {
-    let mut load = Load::new(confdir);
-    let f2b = Fail2banReader::read(&mut load)?;
-    let mut jails = JailsReader::read(&mut load)?;
-    let mut commands = f2b.convert();
-    commands.extend(jails.convert(&mut load, allow_no_files)?);
-    Ok(Stream {
-        commands,
-        log: load.log,
-        ok: jails.ok,
-    })
+    let r = read_config(confdir, allow_no_files);
+    match r.outcome {
+        Ok((commands, ok)) => Ok(Stream {
+            commands,
+            log: r.log,
+            ok,
+        }),
+        Err(f) => Err(f.error().clone()),
+    }
 }

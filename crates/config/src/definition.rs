@@ -65,7 +65,11 @@ fn to_lower_vars(pairs: &[(String, String)]) -> Vars {
         .collect()
 }
 
-fn open(load: &mut Load, kind: &str, name_or_path: &str) -> Result<(Arc<ConfigParser>, PathBuf), Error> {
+fn open(
+    load: &mut Load,
+    kind: &str,
+    name_or_path: &str,
+) -> Result<(Arc<ConfigParser>, PathBuf), Error> {
     if is_path(name_or_path) {
         let p = PathBuf::from(name_or_path);
         let cp = read_explicit(load, &p)?;
@@ -103,7 +107,10 @@ pub fn read_filter(
     let (cp, file) = open(&mut load, "filter.d", name_or_path)?;
     let mut reader = FilterReader::new(cp, "", to_map(args));
     let vars = to_lower_vars(jail_opts);
-    let backend = vars.get("backend").cloned().unwrap_or_else(|| "auto".into());
+    let backend = vars
+        .get("backend")
+        .cloned()
+        .unwrap_or_else(|| "auto".into());
     reader.apply_auto_options(&backend);
     reader.get_options(&mut load, &vars, false)?;
     let mut combined = reader.get_combined(&mut load)?;
@@ -124,11 +131,17 @@ pub fn read_filter(
     Ok(FilterDefinition {
         file,
         prefregex: text("prefregex"),
-        failregex: text("failregex").map(|v| split_regexes(&v)).unwrap_or_default(),
-        ignoreregex: text("ignoreregex").map(|v| split_regexes(&v)).unwrap_or_default(),
+        failregex: text("failregex")
+            .map(|v| split_regexes(&v))
+            .unwrap_or_default(),
+        ignoreregex: text("ignoreregex")
+            .map(|v| split_regexes(&v))
+            .unwrap_or_default(),
         maxlines,
         datepattern: text("datepattern"),
-        journalmatch: text("journalmatch").map(|v| split_regexes(&v)).unwrap_or_default(),
+        journalmatch: text("journalmatch")
+            .map(|v| split_regexes(&v))
+            .unwrap_or_default(),
         options: combined
             .iter()
             .filter(|(_, v)| **v != Value::None)
@@ -178,7 +191,10 @@ pub fn read_action(
     Ok(ActionDefinition {
         file,
         actname: reader.actname.clone(),
-        options: values.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
+        options: values
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect(),
         values,
     })
 }

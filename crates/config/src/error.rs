@@ -74,6 +74,14 @@ pub enum ErrorKind {
         /// The offending line.
         line: String,
     },
+    /// An `[INCLUDES] before/after` file that does not exist.
+    #[error("included file {include:?} not found ({path})")]
+    MissingInclude {
+        /// The name as written.
+        include: String,
+        /// The path it resolves to.
+        path: PathBuf,
+    },
     /// A line that is neither a section, an option, a continuation nor a comment.
     #[error("parsing error: {line:?}")]
     Syntax {
@@ -81,7 +89,7 @@ pub enum ErrorKind {
         line: String,
     },
     /// `%(key)s` names no option (CPython `InterpolationMissingOptionError`).
-    #[error("Bad value substitution: option '{option}' in section '{section}' contains an interpolation key '{key}' which is not a valid option name. Raw value: {raw:?}")]
+    #[error("Bad value substitution: option '{option}' in section '{section}' contains an interpolation key '{key}' which is not a valid option name. Raw value: {}", crate::stream::str_repr(raw))]
     MissingInterpolation {
         /// Section being read.
         section: String,
@@ -93,7 +101,7 @@ pub enum ErrorKind {
         raw: String,
     },
     /// Interpolation nested deeper than 10 (loops end here).
-    #[error("Recursion limit exceeded in value substitution: option '{option}' in section '{section}' contains an interpolation key which cannot be substituted in 10 steps. Raw value: {raw:?}")]
+    #[error("Recursion limit exceeded in value substitution: option '{option}' in section '{section}' contains an interpolation key which cannot be substituted in 10 steps. Raw value: {}", crate::stream::str_repr(raw))]
     InterpolationDepth {
         /// Section being read.
         section: String,
@@ -127,7 +135,7 @@ pub enum ErrorKind {
         basedir: String,
     },
     /// The config directory does not exist.
-    #[error("Base configuration directory {0} does not exist")]
+    #[error("Base configuration directory {0} does not exist ")]
     NoBaseDir(String),
     /// A section that is not there.
     #[error("No section: '{0}'")]

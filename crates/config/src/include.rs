@@ -131,13 +131,25 @@ fn includes_of(
     if ini.sections.contains_key(INCLUDES) {
         let single = ConfigParser::from_file(&ini);
         for (opt, list) in [("before", &mut before), ("after", &mut after)] {
-            let has = ini.sections.get(INCLUDES).is_some_and(|s| s.contains_key(opt))
+            let has = ini
+                .sections
+                .get(INCLUDES)
+                .is_some_and(|s| s.contains_key(opt))
                 || ini.defaults.contains_key(opt);
             if !has {
                 continue;
             }
             let value = single.get(INCLUDES, opt, &OMap::new())?;
+            let pos = ini
+                .sections
+                .get(INCLUDES)
+                .and_then(|s| s.get(opt))
+                .or_else(|| ini.defaults.get(opt))
+                .and_then(|e| e.pos.clone());
             for line in value.split('\n') {
+                if line.trim().is_empty() {
+                    continue;
+                }
                 let r = if Path::new(line).is_absolute() {
                     PathBuf::from(line)
                 } else {
@@ -145,6 +157,19 @@ fn includes_of(
                 };
                 if seen.contains(&r) {
                     continue;
+                }
+                // fail2ban skips any missing include silently; ironban only
+                // skips missing `.local` files (the optional override hook)
+                // and reports a missing `.conf` (see docs/config.md).
+                let optional = r.extension().is_some_and(|e| e == "local");
+                if !optional && cache.load(&r)?.is_none() {
+                    return Err(Error::at(
+                        ErrorKind::MissingInclude {
+                            include: line.to_string(),
+                            path: r,
+                        },
+                        pos,
+                    ));
                 }
                 let mut s = seen.to_vec();
                 s.push(resource.to_path_buf());
@@ -184,7 +209,11 @@ impl ConfigParser {
     ///
     /// # Errors
     /// A file that exists but does not parse.
-    pub fn read(&mut self, cache: &mut FileCache, files: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+    pub fn read(
+        &mut self,
+        cache: &mut FileCache,
+        files: &[PathBuf],
+    ) -> Result<Vec<PathBuf>, Error> {
         let full = get_includes(cache, files, &[])?;
         let mut read = Vec::new();
         for f in full {
@@ -217,10 +246,7 @@ impl ConfigParser {
                     .map(|(k, v)| (k.to_string(), v.clone()))
                     .collect();
                 self.merge_section(&format!("KNOWN/{name}"), &known, "");
-                self.sections
-                    .get_mut(name)
-                    .expect("present")
-                    .update(&s);
+                self.sections.get_mut(name).expect("present").update(&s);
             } else {
                 self.sections.insert(name, s);
             }

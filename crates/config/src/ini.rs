@@ -118,8 +118,7 @@ pub fn parse(file: Arc<PathBuf>, text: &str) -> Result<IniFile, Error> {
         }
         let cur_indent = chars.iter().position(|c| !c.is_whitespace()).unwrap_or(0);
         let in_section = !matches!(cur, Cur::None);
-        if in_section && optname.is_some() && cur_indent > indent_level {
-            let opt = optname.as_ref().expect("checked");
+        if let (true, Some(opt)) = (in_section && cur_indent > indent_level, &optname) {
             let sect = match &cur {
                 Cur::Default => Some(&mut defaults),
                 Cur::Named(n) => sections.get_mut(n),
@@ -280,7 +279,10 @@ mod tests {
     #[test]
     fn duplicates_are_errors() {
         let e = p("[s]\na=1\nA=2\n").unwrap_err();
-        assert_eq!(e.to_string(), "t.conf:3: option 'a' in section 's' already exists");
+        assert_eq!(
+            e.to_string(),
+            "t.conf:3: option 'a' in section 's' already exists"
+        );
         let e = p("[s]\n[t]\n[s]\n").unwrap_err();
         assert_eq!(e.at.unwrap().line, 3);
         assert!(p("a=1\n").is_err());

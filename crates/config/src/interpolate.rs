@@ -98,7 +98,13 @@ impl ConfigParser {
         self.get_impl(section, option, &OMap::new(), true)
     }
 
-    fn get_impl(&self, section: &str, option: &str, vars: &Vars, raw: bool) -> Result<String, Error> {
+    fn get_impl(
+        &self,
+        section: &str,
+        option: &str,
+        vars: &Vars,
+        raw: bool,
+    ) -> Result<String, Error> {
         let option = option.to_lowercase();
         let (value, pos) = self.raw_entry(section, &option, vars)?;
         if raw {
@@ -205,7 +211,8 @@ impl ConfigParser {
                         }
                         _ => {
                             return Err(syntax(format!(
-                                "bad interpolation variable reference {rest:?}"
+                                "bad interpolation variable reference {}",
+                                crate::stream::str_repr(rest)
                             )))
                         }
                     };
@@ -226,7 +233,8 @@ impl ConfigParser {
                 }
                 _ => {
                     return Err(syntax(format!(
-                        "'%' must be followed by '%' or '(', found: {rest:?}"
+                        "'%' must be followed by '%' or '(', found: {}",
+                        crate::stream::str_repr(rest)
                     )))
                 }
             }
@@ -438,7 +446,10 @@ mod tests {
     #[test]
     fn basic_and_name() {
         let c = cp("[DEFAULT]\nfilter = %(__name__)s[mode=%(mode)s]\nmode = normal\n[sshd]\nmode = aggressive\nx = 100%%\n");
-        assert_eq!(c.get("sshd", "filter", &OMap::new()).unwrap(), "sshd[mode=aggressive]");
+        assert_eq!(
+            c.get("sshd", "filter", &OMap::new()).unwrap(),
+            "sshd[mode=aggressive]"
+        );
         assert_eq!(c.get("sshd", "x", &OMap::new()).unwrap(), "100%");
         let mut vars = OMap::new();
         vars.insert("mode", "extra".to_string());
@@ -449,10 +460,17 @@ mod tests {
     fn errors_name_file_line() {
         let c = cp("[s]\na = %(b)s\nb = %(a)s\nc = %(nope)s\nd = 5%\n");
         let e = c.get("s", "a", &OMap::new()).unwrap_err();
-        assert!(matches!(e.kind, ErrorKind::InterpolationDepth { .. }), "{e}");
+        assert!(
+            matches!(e.kind, ErrorKind::InterpolationDepth { .. }),
+            "{e}"
+        );
         assert_eq!(e.at.as_ref().unwrap().line, 2);
         let e = c.get("s", "c", &OMap::new()).unwrap_err();
-        assert!(e.to_string().starts_with("t.conf:4: Bad value substitution"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("t.conf:4: Bad value substitution"),
+            "{e}"
+        );
         assert!(c.get("s", "d", &OMap::new()).is_err());
     }
 
@@ -478,7 +496,8 @@ mod tests {
         m.insert("b", Some("B<c>".into()));
         m.insert("c", Some("C".into()));
         m.insert("d", Some("<ip> <d2>".into()));
-        let r = substitute_recursive_tags(&m, &[], |t| Ok((t == "d2").then(|| "X".to_string()))).unwrap();
+        let r = substitute_recursive_tags(&m, &[], |t| Ok((t == "d2").then(|| "X".to_string())))
+            .unwrap();
         assert_eq!(r.get("a").unwrap().as_deref(), Some("BC-C"));
         assert_eq!(r.get("d").unwrap().as_deref(), Some("<ip> X"));
         let mut m: OMap<Option<String>> = OMap::new();

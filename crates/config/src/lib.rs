@@ -7,7 +7,7 @@
 //! fail2ban would log; or, for one filter or action, a [`FilterDefinition`] /
 //! [`ActionDefinition`] holding the values fail2ban would stream for it.
 //! Guarantees fail2ban's results: the CPython `configparser` dialect
-//! ([`ini`]), include order and merging ([`include`]), `%(x)s` and `<tag>`
+//! ([`ini`]), include order and merging ([`mod@include`]), `%(x)s` and `<tag>`
 //! interpolation ([`interpolate`]), `name[k=v]` arguments ([`options`]),
 //! and the readers' precedence rules ([`reader`]). It does nothing but read
 //! files: regexes stay unexpanded (the filter crate expands `<HOST>`), actions
@@ -40,7 +40,7 @@ pub mod pprint;
 pub mod reader;
 pub mod stream;
 
-pub use configurator::{read_stream, read_stream_with, Stream};
+pub use configurator::{read_config, read_stream, read_stream_with, ConfigRead, Failure, Stream};
 pub use definition::{read_action, read_filter, ActionDefinition, FilterDefinition};
 pub use duration::str2seconds;
 pub use error::{Error, ErrorKind, Pos};

@@ -80,8 +80,15 @@ pub fn extract_options(spec: &str) -> Result<(String, OMap<String>), Error> {
 }
 
 enum Extract {
-    Opt { name: String, value: String, end: usize },
-    WrongAfter { name: String, at: usize },
+    Opt {
+        name: String,
+        value: String,
+        end: usize,
+    },
+    WrongAfter {
+        name: String,
+        at: usize,
+    },
     End,
     Wrong,
 }
@@ -147,7 +154,11 @@ fn extract_one(c: &[char], pos: usize) -> Extract {
         }
         // separator: `,` | `\]\s*\[` | `$` | wrngA
         if j < n && c[j] == ',' {
-            return Extract::Opt { name, value, end: j + 1 };
+            return Extract::Opt {
+                name,
+                value,
+                end: j + 1,
+            };
         }
         if j < n && c[j] == ']' {
             let mut k = j + 1;
@@ -155,11 +166,19 @@ fn extract_one(c: &[char], pos: usize) -> Extract {
                 k += 1;
             }
             if k < n && c[k] == '[' {
-                return Extract::Opt { name, value, end: k + 1 };
+                return Extract::Opt {
+                    name,
+                    value,
+                    end: k + 1,
+                };
             }
         }
         if j == n || (j == n - 1 && c[j] == '\n') {
-            return Extract::Opt { name, value, end: j };
+            return Extract::Opt {
+                name,
+                value,
+                end: j,
+            };
         }
         return Extract::WrongAfter { name, at: j };
     }
@@ -227,7 +246,8 @@ fn split_match_at(c: &[char], pos: usize) -> Option<usize> {
                 None
             }
         };
-        if let Some(b_end) = bracket_group(c, name_end) {
+        // every way the optional [...] group can match, in regex priority order
+        for b_end in bracket_group(c, name_end) {
             if let Some(e) = finish(b_end) {
                 return Some(e);
             }
@@ -244,51 +264,88 @@ fn split_match_at(c: &[char], pos: usize) -> Option<usize> {
     (e > pos).then_some(e)
 }
 
-/// `\s*\[\s*(?:NAME=(?:"[^"]*"|'[^']*'|[^,\]]*)\s*(?:,|\]\s*\[)?\s*)*\]` at `i`.
-fn bracket_group(c: &[char], i: usize) -> Option<usize> {
+/// Every end of `\s*\[\s*(?:NAME=(?:"[^"]*"|'[^']*'|[^,\]]*)\s*(?:,|\]\s*\[)?\s*)*\]`
+/// matched at `i`, in the order a backtracking regex engine finds them.
+fn bracket_group(c: &[char], i: usize) -> Vec<usize> {
     let n = c.len();
-    let skip_ws = |mut j: usize| {
-        while j < n && c[j].is_whitespace() {
-            j += 1;
-        }
-        j
-    };
-    let mut j = skip_ws(i);
+    let mut j = i;
+    while j < n && c[j].is_whitespace() {
+        j += 1;
+    }
     if j >= n || c[j] != '[' {
-        return None;
+        return Vec::new();
     }
-    j = skip_ws(j + 1);
-    loop {
-        let Some(len) = option_name_len(c, j) else {
-            break;
-        };
-        let mut k = j + len + 1;
-        let quoted = |q: char, k: usize| -> Option<usize> {
-            if k < n && c[k] == q {
-                c[k + 1..].iter().position(|&x| x == q).map(|p| k + 1 + p + 1)
-            } else {
-                None
-            }
-        };
-        if let Some(e) = quoted('"', k).or_else(|| quoted('\'', k)) {
-            k = e;
-        } else {
-            while k < n && c[k] != ',' && c[k] != ']' {
-                k += 1;
-            }
-        }
-        k = skip_ws(k);
-        if k < n && c[k] == ',' {
+    j += 1;
+    while j < n && c[j].is_whitespace() {
+        j += 1;
+    }
+    let mut memo = std::collections::HashMap::new();
+    bracket_items(c, j, &mut memo)
+}
+
+/// Ends reachable from `j` by more `NAME=value` items (greedy: more items
+/// first) and then the closing `]`.
+fn bracket_items(
+    c: &[char],
+    j: usize,
+    memo: &mut std::collections::HashMap<usize, Vec<usize>>,
+) -> Vec<usize> {
+    if let Some(v) = memo.get(&j) {
+        return v.clone();
+    }
+    memo.insert(j, Vec::new()); // cut cycles (an item always advances, but be safe)
+    let n = c.len();
+    let skip_ws = |mut k: usize| {
+        while k < n && c[k].is_whitespace() {
             k += 1;
-        } else if k < n && c[k] == ']' {
-            let m = skip_ws(k + 1);
-            if m < n && c[m] == '[' {
-                k = m + 1;
+        }
+        k
+    };
+    let mut out = Vec::new();
+    if let Some(len) = option_name_len(c, j) {
+        let v = j + len + 1;
+        // value alternatives: "..." | '...' | [^,\]]* (longest first)
+        let mut value_ends = Vec::new();
+        for q in ['"', '\''] {
+            if v < n && c[v] == q {
+                if let Some(p) = c[v + 1..].iter().position(|&x| x == q) {
+                    value_ends.push(v + 1 + p + 1);
+                }
             }
         }
-        j = skip_ws(k);
+        let mut bare = v;
+        while bare < n && c[bare] != ',' && c[bare] != ']' {
+            bare += 1;
+        }
+        value_ends.extend((v..=bare).rev());
+        for ve in value_ends {
+            let k = skip_ws(ve);
+            let mut seps = Vec::new();
+            if k < n && c[k] == ',' {
+                seps.push(k + 1);
+            }
+            if k < n && c[k] == ']' {
+                let m = skip_ws(k + 1);
+                if m < n && c[m] == '[' {
+                    seps.push(m + 1);
+                }
+            }
+            seps.push(k);
+            for se in seps {
+                let k2 = skip_ws(se);
+                for e in bracket_items(c, k2, memo) {
+                    if !out.contains(&e) {
+                        out.push(e);
+                    }
+                }
+            }
+        }
     }
-    (j < n && c[j] == ']').then_some(j + 1)
+    if j < n && c[j] == ']' && !out.contains(&(j + 1)) {
+        out.push(j + 1);
+    }
+    memo.insert(j, out.clone());
+    out
 }
 
 /// Python `shlex.split(s)` (POSIX mode, no comments).
@@ -312,7 +369,9 @@ pub fn shlex_split(s: &str) -> Result<Vec<String>, Error> {
                 in_token = true;
                 match chars.next() {
                     Some(n) => cur.push(n),
-                    None => return Err(Error::new(ErrorKind::Value("No escaped character".into()))),
+                    None => {
+                        return Err(Error::new(ErrorKind::Value("No escaped character".into())))
+                    }
                 }
             }
             '\'' => {
@@ -321,7 +380,9 @@ pub fn shlex_split(s: &str) -> Result<Vec<String>, Error> {
                     match chars.next() {
                         Some('\'') => break,
                         Some(n) => cur.push(n),
-                        None => return Err(Error::new(ErrorKind::Value("No closing quotation".into()))),
+                        None => {
+                            return Err(Error::new(ErrorKind::Value("No closing quotation".into())))
+                        }
                     }
                 }
             }
@@ -336,10 +397,16 @@ pub fn shlex_split(s: &str) -> Result<Vec<String>, Error> {
                                 cur.push('\\');
                                 cur.push(n);
                             }
-                            None => return Err(Error::new(ErrorKind::Value("No closing quotation".into()))),
+                            None => {
+                                return Err(Error::new(ErrorKind::Value(
+                                    "No closing quotation".into(),
+                                )))
+                            }
                         },
                         Some(n) => cur.push(n),
-                        None => return Err(Error::new(ErrorKind::Value("No closing quotation".into()))),
+                        None => {
+                            return Err(Error::new(ErrorKind::Value("No closing quotation".into())))
+                        }
                     }
                 }
             }
@@ -364,7 +431,9 @@ mod tests {
     }
 
     fn kv(v: &[(&str, &str)]) -> Vec<(String, String)> {
-        v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     // Expected results from fail2ban's clientreadertestcase.py (testOptionExtraction).
@@ -377,7 +446,10 @@ mod tests {
         );
         assert_eq!(
             opts("mail.who_is[foo=bar,bar=\"foo\", baz='x, y']"),
-            ("mail.who_is".into(), kv(&[("foo", "bar"), ("bar", "foo"), ("baz", "x, y")]))
+            (
+                "mail.who_is".into(),
+                kv(&[("foo", "bar"), ("bar", "foo"), ("baz", "x, y")])
+            )
         );
         assert_eq!(
             opts("act[a=1][b=2]"),
@@ -416,6 +488,11 @@ mod tests {
         assert_eq!(
             split_with_options("p[a=\"s\"]\n  foo[bar=1]x  baz"),
             vec!["p[a=\"s\"]\n ", "foo[bar=1]x", "baz"]
+        );
+        // the regex backtracks into the bare value: one spec (fail2ban 1.0.2)
+        assert_eq!(
+            split_with_options("echo[name=\"x\" y]"),
+            vec!["echo[name=\"x\" y]"]
         );
         assert_eq!(splitwords(" a, b\nc,,d "), vec!["a", "b", "c", "d"]);
     }

@@ -122,7 +122,14 @@ impl PrettyPrinter {
         out.push_str(&rep);
     }
 
-    fn format_items(&self, items: &[Value], out: &mut String, indent: usize, allowance: usize, level: usize) {
+    fn format_items(
+        &self,
+        items: &[Value],
+        out: &mut String,
+        indent: usize,
+        allowance: usize,
+        level: usize,
+    ) {
         let indent = indent + self.indent_per_level;
         if self.indent_per_level > 1 {
             out.push_str(&" ".repeat(self.indent_per_level - 1));
@@ -206,7 +213,15 @@ fn splitlines_keepends(s: &str) -> Vec<&str> {
     while let Some((i, c)) = it.next() {
         let is_break = matches!(
             c,
-            '\n' | '\r' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}' | '\u{2029}'
+            '\n' | '\r'
+                | '\x0b'
+                | '\x0c'
+                | '\x1c'
+                | '\x1d'
+                | '\x1e'
+                | '\u{85}'
+                | '\u{2028}'
+                | '\u{2029}'
         );
         if is_break {
             let mut end = i + c.len_utf8();
@@ -239,7 +254,11 @@ fn space_parts(line: &str) -> Vec<&str> {
         while i < chars.len() && chars[i].1.is_whitespace() {
             i += 1;
         }
-        let end = if i < chars.len() { chars[i].0 } else { line.len() };
+        let end = if i < chars.len() {
+            chars[i].0
+        } else {
+            line.len()
+        };
         out.push(&line[start..end]);
         start = end;
     }
@@ -262,7 +281,11 @@ mod tests {
             width: 20,
             indent_per_level: 2,
         };
-        let v = Value::List(vec![Value::str("multi-set"), Value::str("jail"), Value::List(vec![Value::str("a"), Value::str("b")])]);
+        let v = Value::List(vec![
+            Value::str("multi-set"),
+            Value::str("jail"),
+            Value::List(vec![Value::str("a"), Value::str("b")]),
+        ]);
         assert_eq!(pp.pformat(&v), "[ 'multi-set',\n  'jail',\n  ['a', 'b']]");
         let v = Value::List(vec![Value::str("aaaa bbbb cccc dddd eeee")]);
         assert_eq!(pp.pformat(&v), "[ 'aaaa bbbb cccc '\n  'dddd eeee']");

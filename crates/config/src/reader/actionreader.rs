@@ -30,7 +30,13 @@ pub static ACTION_OPTS: &[OptSpec] = &[
 
 /// Tags left for the server to fill at ban time (`CommandAction._escapedTags`
 /// plus `timeout` and `bantime`).
-const RUNTIME_TAGS: &[&str] = &["matches", "ipmatches", "ipjailmatches", "timeout", "bantime"];
+const RUNTIME_TAGS: &[&str] = &[
+    "matches",
+    "ipmatches",
+    "ipjailmatches",
+    "timeout",
+    "bantime",
+];
 
 fn is_action_opt(name: &str) -> bool {
     ACTION_OPTS.iter().any(|s| s.name == name)
@@ -50,7 +56,12 @@ impl ActionReader {
     /// jail's action line) for `jail`, with the `name[...]` arguments. `name`
     /// defaults to the jail; `actname` to `file`, suffixed when `name` differs
     /// from the jail so it stays unique.
-    pub fn new(cp: Arc<ConfigParser>, file: &str, jail: &str, mut args: OMap<String>) -> ActionReader {
+    pub fn new(
+        cp: Arc<ConfigParser>,
+        file: &str,
+        jail: &str,
+        mut args: OMap<String>,
+    ) -> ActionReader {
         let n = match args.get("name") {
             Some(n) => n.clone(),
             None => {
@@ -119,15 +130,33 @@ impl ActionReader {
         let multi = self.properties(load)?;
         let jail = Value::str(self.def.jail.clone());
         let name = Value::str(self.actname.clone());
-        let mut stream = vec![vec![Value::str("set"), jail.clone(), Value::str("addaction"), name.clone()]];
+        let mut stream = vec![vec![
+            Value::str("set"),
+            jail.clone(),
+            Value::str("addaction"),
+            name.clone(),
+        ]];
         if multi.len() > 1 {
             let list = multi
                 .into_iter()
                 .map(|(k, v)| Value::List(vec![Value::Str(k), v]))
                 .collect();
-            stream.push(vec![Value::str("multi-set"), jail, Value::str("action"), name, Value::List(list)]);
+            stream.push(vec![
+                Value::str("multi-set"),
+                jail,
+                Value::str("action"),
+                name,
+                Value::List(list),
+            ]);
         } else if let Some((k, v)) = multi.into_iter().next() {
-            stream.push(vec![Value::str("set"), jail, Value::str("action"), name, Value::Str(k), v]);
+            stream.push(vec![
+                Value::str("set"),
+                jail,
+                Value::str("action"),
+                name,
+                Value::Str(k),
+                v,
+            ]);
         }
         Ok(stream)
     }

@@ -301,7 +301,15 @@ impl DefinitionInit {
     pub fn get_options(&mut self, load: &mut Load, p_opts: &Vars, all: bool) -> Result<(), Error> {
         let p_opts = merge_vars(p_opts, &self.init_opts);
         let cp = self.cp.clone();
-        let read = get_options(load, &cp, "Definition", self.config_opts, &p_opts, false, false)?;
+        let read = get_options(
+            load,
+            &cp,
+            "Definition",
+            self.config_opts,
+            &p_opts,
+            false,
+            false,
+        )?;
         self.opts = read
             .iter()
             .map(|(k, v)| (k.to_string(), v.as_str().map(str::to_string)))
@@ -377,7 +385,12 @@ impl DefinitionInit {
         let opts = substitute_recursive_tags(&combined, &ignore, |t| self.comb_option(t))?;
         let mut out: OMap<Value> = opts
             .iter()
-            .map(|(k, v)| (k.to_string(), v.clone().map(Value::Str).unwrap_or(Value::None)))
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    v.clone().map(Value::Str).unwrap_or(Value::None),
+                )
+            })
             .collect();
         for s in self.config_opts {
             if s.ty == OptType::Str {

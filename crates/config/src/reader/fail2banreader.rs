@@ -2,6 +2,8 @@
 //! settings that start the command stream.
 
 use super::configreader::{get_options, read_named, spec, OptSpec, OptType};
+use std::sync::Arc;
+
 use super::Load;
 use crate::error::{Error, ErrorKind};
 use crate::include::ConfigParser;
@@ -11,10 +13,22 @@ use crate::stream::{str_repr, Command, Value};
 /// Options fail2ban-client reads before anything else (`getEarlyOptions`).
 fn early_opts() -> Vec<OptSpec> {
     vec![
-        spec(OptType::Str, "socket", Some(Value::str("/var/run/fail2ban/fail2ban.sock"))),
-        spec(OptType::Str, "pidfile", Some(Value::str("/var/run/fail2ban/fail2ban.pid"))),
+        spec(
+            OptType::Str,
+            "socket",
+            Some(Value::str("/var/run/fail2ban/fail2ban.sock")),
+        ),
+        spec(
+            OptType::Str,
+            "pidfile",
+            Some(Value::str("/var/run/fail2ban/fail2ban.pid")),
+        ),
         spec(OptType::Str, "loglevel", Some(Value::str("INFO"))),
-        spec(OptType::Str, "logtarget", Some(Value::str("/var/log/fail2ban.log"))),
+        spec(
+            OptType::Str,
+            "logtarget",
+            Some(Value::str("/var/log/fail2ban.log")),
+        ),
         spec(OptType::Str, "syslogsocket", Some(Value::str("auto"))),
     ]
 }
@@ -25,7 +39,11 @@ fn main_opts() -> Vec<OptSpec> {
         spec(OptType::Str, "logtarget", Some(Value::str("STDERR"))),
         spec(OptType::Str, "syslogsocket", Some(Value::str("auto"))),
         spec(OptType::Str, "allowipv6", Some(Value::str("auto"))),
-        spec(OptType::Str, "dbfile", Some(Value::str("/var/lib/fail2ban/fail2ban.sqlite3"))),
+        spec(
+            OptType::Str,
+            "dbfile",
+            Some(Value::str("/var/lib/fail2ban/fail2ban.sqlite3")),
+        ),
         spec(OptType::Int, "dbmaxmatches", None),
         spec(OptType::Str, "dbpurgeage", Some(Value::str("1d"))),
     ]
@@ -40,6 +58,13 @@ pub struct Fail2banReader {
     pub opts: OMap<Value>,
 }
 
+fn read_fail2ban(load: &mut Load) -> Result<Arc<ConfigParser>, Error> {
+    Ok(match read_named(load, "fail2ban")? {
+        Some(p) => p,
+        None => Arc::new(ConfigParser::default()),
+    })
+}
+
 /// fail2ban's `str2LogLevel` check: digits or a `logging` level name.
 fn check_log_level(v: &Value) -> Result<(), Error> {
     let s = v.to_string();
@@ -47,34 +72,70 @@ fn check_log_level(v: &Value) -> Result<(), Error> {
         || (!s.is_empty() && s.chars().all(|c| c.is_ascii_digit()))
         || matches!(
             s.to_uppercase().as_str(),
-            "CRITICAL" | "FATAL" | "ERROR" | "WARN" | "WARNING" | "NOTICE" | "INFO" | "MSG"
-                | "DEBUG" | "TRACEDEBUG" | "HEAVYDEBUG" | "NOTSET"
+            "CRITICAL"
+                | "FATAL"
+                | "ERROR"
+                | "WARN"
+                | "WARNING"
+                | "NOTICE"
+                | "INFO"
+                | "MSG"
+                | "DEBUG"
+                | "TRACEDEBUG"
+                | "HEAVYDEBUG"
+                | "NOTSET"
         );
     if ok {
         Ok(())
     } else {
-        Err(Error::new(ErrorKind::Value(format!("Invalid log level {}", str_repr(&s)))))
+        Err(Error::new(ErrorKind::Value(format!(
+            "Invalid log level {}",
+            str_repr(&s)
+        ))))
     }
 }
 
 impl Fail2banReader {
-    /// Reads `fail2ban` the way `fail2ban-client` does: early options, then
-    /// the main ones, with the early (command-line) values taking precedence.
+    /// fail2ban-client's first step (`readEarly` + `getEarlyOptions` and the
+    /// log-level check): `socket`, `pidfile`, `loglevel`, `logtarget`,
+    /// `syslogsocket`.
     ///
     /// # Errors
-    /// The config dir does not exist; an invalid log level; interpolation errors.
-    pub fn read(load: &mut Load) -> Result<Fail2banReader, Error> {
-        let cp = match read_named(load, "fail2ban")? {
-            Some(p) => p,
-            None => std::sync::Arc::new(ConfigParser::default()),
-        };
-        let early = get_options(load, &cp, "Definition", &early_opts(), &OMap::new(), false, true)?;
+    /// The config dir does not exist; `fail2ban.conf` does not parse; an
+    /// invalid log level; interpolation errors.
+    pub fn read_early(load: &mut Load) -> Result<OMap<Value>, Error> {
+        let cp = read_fail2ban(load)?;
+        let early = get_options(
+            load,
+            &cp,
+            "Definition",
+            &early_opts(),
+            &OMap::new(),
+            false,
+            true,
+        )?;
         if let Some(l) = early.get("loglevel") {
             check_log_level(l)?;
         }
-        let mut opts = get_options(load, &cp, "Definition", &main_opts(), &OMap::new(), false, true)?;
-        // fail2ban-client passes its own settings (filled from the early
-        // options) as `updateMainOpt`.
+        Ok(early)
+    }
+
+    /// The main read (`getOptions(updateMainOpt)`): the stream's options,
+    /// with the `early` values (fail2ban-client's own settings) on top.
+    ///
+    /// # Errors
+    /// As [`read_early`](Self::read_early).
+    pub fn read_main(load: &mut Load, early: OMap<Value>) -> Result<Fail2banReader, Error> {
+        let cp = read_fail2ban(load)?;
+        let mut opts = get_options(
+            load,
+            &cp,
+            "Definition",
+            &main_opts(),
+            &OMap::new(),
+            false,
+            true,
+        )?;
         for (k, v) in early.iter() {
             opts.insert(k, v.clone());
         }
@@ -92,14 +153,20 @@ impl Fail2banReader {
                 true,
             )?;
             if !th.is_empty() {
-                let d = th
-                    .iter()
-                    .map(|(k, v)| (Value::str(k), v.clone()))
-                    .collect();
+                let d = th.iter().map(|(k, v)| (Value::str(k), v.clone())).collect();
                 opts.insert("thread", Value::Dict(d));
             }
         }
         Ok(Fail2banReader { early, opts })
+    }
+
+    /// Both steps on one load.
+    ///
+    /// # Errors
+    /// As [`read_early`](Self::read_early).
+    pub fn read(load: &mut Load) -> Result<Fail2banReader, Error> {
+        let early = Self::read_early(load)?;
+        Self::read_main(load, early)
     }
 
     /// `convert()`: the global `set` commands in fail2ban's priority order.

@@ -100,7 +100,8 @@ pub fn split_regexes(value: &str) -> Vec<String> {
 }
 
 /// fail2ban's `FilterReader._fillStream`: `usedns` first, `prefregex` and
-/// `maxlines` next (in the order met), then regexes, `datepattern` and
+/// `maxlines` next (in the order met), then regexes, `datepattern` (and, by
+/// fail2ban's substring quirk, any option named like part of it) and
 /// `addjournalmatch` in option order.
 ///
 /// # Errors
@@ -136,7 +137,10 @@ pub fn fill_stream(stream: &mut Vec<Command>, opts: &OMap<Value>, jail: &str) ->
                 stream.insert(at.min(stream.len()), c);
                 prio0idx += 1;
             }
-            "datepattern" => {
+            // fail2ban tests `opt in ('datepattern')`, a substring test on a
+            // plain string, so any option named like a piece of it (`a`,
+            // `date`, `pattern`, ...) is sent too. Kept for byte-equal streams.
+            o if "datepattern".contains(o) && !o.is_empty() => {
                 let mut c = head("set");
                 c.push(Value::str(opt));
                 c.push(value.clone());

@@ -142,11 +142,16 @@ impl JailReader {
         cp: &mut ConfigParser,
     ) -> Result<(), Result<JailDefError, Error>> {
         let jail = self.name.clone();
-        self.opts = get_options(load, cp, &jail, &opts1st(), &OMap::new(), true, true).map_err(Err)?;
+        self.opts =
+            get_options(load, cp, &jail, &opts1st(), &OMap::new(), true, true).map_err(Err)?;
         if !self.is_enabled() {
             return Ok(());
         }
-        let flt = self.opts.get("filter").map(|v| v.to_string()).unwrap_or_default();
+        let flt = self
+            .opts
+            .get("filter")
+            .map(|v| v.to_string())
+            .unwrap_or_default();
         if !flt.is_empty() {
             let (name, args) = extract_options(&flt).map_err(|e| {
                 Ok(JailDefError(format!(
@@ -162,28 +167,45 @@ impl JailReader {
                 ))));
             };
             let mut filter = FilterReader::new(fcp, &jail, args);
-            let backend = self.opts.get("backend").map(|v| v.to_string()).unwrap_or_default();
+            let backend = self
+                .opts
+                .get("backend")
+                .map(|v| v.to_string())
+                .unwrap_or_default();
             filter.apply_auto_options(&backend);
             filter
                 .get_options(load, &to_vars(&self.opts), true)
                 .map_err(Err)?;
             let combined = filter.get_combined(load).map_err(Err)?;
+            // A `None` (no [Definition] in the filter) would make fail2ban
+            // crash on interpolation; leaving it out makes such a reference
+            // an unknown key instead (see docs/config.md).
             let known: OMap<Entry> = combined
                 .iter()
+                .filter(|(_, v)| **v != Value::None)
                 .map(|(k, v)| (k.to_string(), Entry::synthetic(v.to_string())))
                 .collect();
             cp.merge_section(&jail, &known, "known/");
             self.filter = Some(filter);
         } else {
             self.filter = None;
-            load.log(LOGGER, Level::Warning, format!("No filter set for jail {jail}"));
+            load.log(
+                LOGGER,
+                Level::Warning,
+                format!("No filter set for jail {jail}"),
+            );
         }
-        self.opts = get_options(load, cp, &jail, &jail_opts(), &OMap::new(), false, true).map_err(Err)?;
+        self.opts =
+            get_options(load, cp, &jail, &jail_opts(), &OMap::new(), false, true).map_err(Err)?;
         let vars = to_vars(&self.opts);
         if let Some(f) = &mut self.filter {
             f.get_options(load, &vars, false).map_err(Err)?;
         }
-        let action = self.opts.get("action").map(|v| v.to_string()).unwrap_or_default();
+        let action = self
+            .opts
+            .get("action")
+            .map(|v| v.to_string())
+            .unwrap_or_default();
         for act in split_with_options(&action) {
             let act = act.trim();
             if act.is_empty() {
@@ -201,7 +223,9 @@ impl JailReader {
                     Some(a) => a,
                     None => act_name.trim_end_matches(".py").to_string(),
                 };
-                let path = Path::new(&load.basedir_str()).join("action.d").join(&act_name);
+                let path = Path::new(&load.basedir_str())
+                    .join("action.d")
+                    .join(&act_name);
                 self.actions.push(JailAction::Python(vec![
                     Value::str("set"),
                     Value::str(jail.clone()),
@@ -233,7 +257,11 @@ impl JailReader {
             self.actions.push(JailAction::File(Box::new(reader)));
         }
         if self.actions.is_empty() {
-            load.log(LOGGER, Level::Warning, format!("No actions were defined for {jail}"));
+            load.log(
+                LOGGER,
+                Level::Warning,
+                format!("No actions were defined for {jail}"),
+            );
         }
         Ok(())
     }
@@ -244,7 +272,11 @@ impl JailReader {
     ///
     /// # Errors
     /// No log files (when not allowed); errors from filter/action conversion.
-    pub fn convert(&mut self, load: &mut Load, allow_no_files: bool) -> Result<Vec<Command>, Error> {
+    pub fn convert(
+        &mut self,
+        load: &mut Load,
+        allow_no_files: bool,
+    ) -> Result<Vec<Command>, Error> {
         let jail = self.name.clone();
         if let Some(e) = &self.config_error {
             return Ok(vec![vec![
@@ -258,11 +290,17 @@ impl JailReader {
         let mut filter_journal = false;
         if let Some(f) = &mut self.filter {
             let fs = f.convert(load)?;
-            filter_journal = fs.iter().any(|c| c.get(2).and_then(Value::as_str) == Some("addjournalmatch"));
+            filter_journal = fs
+                .iter()
+                .any(|c| c.get(2).and_then(Value::as_str) == Some("addjournalmatch"));
             stream.extend(fs);
         }
         fill_stream(&mut stream, &self.opts, &jail)?;
-        let mut backend = self.opts.get("backend").map(|v| v.to_string()).unwrap_or_default();
+        let mut backend = self
+            .opts
+            .get("backend")
+            .map(|v| v.to_string())
+            .unwrap_or_default();
         let mut logpaths = Vec::new();
         let head = |op: &str| vec![Value::str(op), Value::str(jail.clone())];
         for (opt, value) in self.opts.iter() {
@@ -277,7 +315,15 @@ impl JailReader {
                             Some((p, t)) => (p, t),
                             None => (line, "head"),
                         };
-                        for p in python_glob(load, path) {
+                        let found_here = python_glob(load, path);
+                        if found_here.is_empty() {
+                            load.log(
+                                LOGGER,
+                                Level::Notice,
+                                format!("No file(s) found for glob {path}"),
+                            );
+                        }
+                        for p in found_here {
                             found += 1;
                             let mut c = head("set");
                             c.extend([Value::str("addlogpath"), Value::Str(p), Value::str(tail)]);
@@ -290,15 +336,25 @@ impl JailReader {
                                 .opts
                                 .get("journalmatch")
                                 .is_some_and(|v| !v.to_string().is_empty());
-                        let systemd_if_nologs = !matches!(self.opts.get("systemd_if_nologs"), Some(Value::Bool(false)));
-                        let skip = matches!(self.opts.get("skip_if_nologs"), Some(Value::Bool(true)));
-                        let msg = format!("Have not found any log file for {} jail.", str_repr(&jail));
+                        let systemd_if_nologs =
+                            !matches!(self.opts.get("systemd_if_nologs"), Some(Value::Bool(false)));
+                        let skip =
+                            matches!(self.opts.get("skip_if_nologs"), Some(Value::Bool(true)));
+                        let msg =
+                            format!("Have not found any log file for {} jail.", str_repr(&jail));
                         if backend.starts_with("auto") && systemd_if_nologs && journal {
-                            load.log(LOGGER, Level::Warning, format!("{msg} Jail will monitor systemd journal."));
+                            load.log(
+                                LOGGER,
+                                Level::Warning,
+                                format!("{msg} Jail will monitor systemd journal."),
+                            );
                             backend = "systemd".to_string();
                         } else if skip {
                             load.log(LOGGER, Level::Warning, msg);
-                            let skipped = format!("Jail {} skipped, because of missing log files.", str_repr(&jail));
+                            let skipped = format!(
+                                "Jail {} skipped, because of missing log files.",
+                                str_repr(&jail)
+                            );
                             load.log(LOGGER, Level::Warning, skipped.clone());
                             self.config_error = Some(skipped.clone());
                             return Ok(vec![vec![Value::str("config-error"), Value::Str(skipped)]]);
@@ -332,7 +388,14 @@ impl JailReader {
                 JailAction::Python(c) => stream.push(c.clone()),
             }
         }
-        stream.insert(0, vec![Value::str("add"), Value::str(jail.clone()), Value::Str(backend)]);
+        stream.insert(
+            0,
+            vec![
+                Value::str("add"),
+                Value::str(jail.clone()),
+                Value::Str(backend),
+            ],
+        );
         Ok(stream)
     }
 }
@@ -401,6 +464,9 @@ fn json_dumps(m: &OMap<String>) -> String {
         o.push('"');
         o
     };
-    let items: Vec<String> = m.iter().map(|(k, v)| format!("{}: {}", esc(k), esc(v))).collect();
+    let items: Vec<String> = m
+        .iter()
+        .map(|(k, v)| format!("{}: {}", esc(k), esc(v)))
+        .collect();
     format!("{{{}}}", items.join(", "))
 }

@@ -59,7 +59,11 @@ impl JailsReader {
     ///
     /// # Errors
     /// As [`JailReader::convert`].
-    pub fn convert(&mut self, load: &mut Load, allow_no_files: bool) -> Result<Vec<Command>, Error> {
+    pub fn convert(
+        &mut self,
+        load: &mut Load,
+        allow_no_files: bool,
+    ) -> Result<Vec<Command>, Error> {
         let mut stream = Vec::new();
         for jail in &mut self.jails {
             stream.extend(jail.convert(load, allow_no_files)?);

@@ -63,7 +63,13 @@ impl fmt::Display for LogMsg {
     /// fail2ban-client's stderr format without time and pid:
     /// `fail2ban.jailreader     WARNING No filter set for jail x`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:<23.23} {:<7} {}", self.logger, self.level.name(), self.msg)
+        write!(
+            f,
+            "{:<23.23} {:<7} {}",
+            self.logger,
+            self.level.name(),
+            self.msg
+        )
     }
 }
 

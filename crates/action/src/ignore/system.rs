@@ -1,0 +1,113 @@
+//! The real [`IgnoreEnv`]: the system resolver with a 5-minute cache, the
+//! host's interface addresses and names, `/bin/sh` with a timeout
+//! (fail2ban: ipdns.py `DNSUtils`, utils.py `executeCmd`).
+
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, ToSocketAddrs};
+use std::time::Duration;
+
+use super::IgnoreEnv;
+use crate::error::{Error, Result};
+use crate::tags::{HostNames, ShellCommand};
+use crate::ticket::normalise;
+
+/// The real environment: system resolver with a 5-minute cache, the host's
+/// interface addresses, and `/bin/sh` with a timeout.
+#[derive(Debug)]
+pub struct SystemEnv {
+    dns: HashMap<String, (Vec<IpAddr>, f64)>,
+    own: Option<(Vec<IpAddr>, f64)>,
+    /// Timeout of `ignorecommand`.
+    pub timeout: Duration,
+}
+
+impl Default for SystemEnv {
+    fn default() -> Self {
+        SystemEnv {
+            dns: HashMap::new(),
+            own: None,
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+const DNS_CACHE_SECS: f64 = 300.0;
+
+fn lookup(name: &str) -> Vec<IpAddr> {
+    (name, 0)
+        .to_socket_addrs()
+        .map(|it| it.map(|sa| normalise(sa.ip())).collect())
+        .unwrap_or_default()
+}
+
+fn interface_ips() -> Vec<IpAddr> {
+    let mut out = Vec::new();
+    let mut ifap: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills a list we walk read-only and free once.
+    unsafe {
+        if libc::getifaddrs(&mut ifap) != 0 {
+            return out;
+        }
+        let mut p = ifap;
+        while !p.is_null() {
+            let a = (*p).ifa_addr;
+            if !a.is_null() {
+                match i32::from((*a).sa_family) {
+                    libc::AF_INET => {
+                        let sa = &*(a as *const libc::sockaddr_in);
+                        out.push(IpAddr::V4(Ipv4Addr::from(u32::from_be(sa.sin_addr.s_addr))));
+                    }
+                    libc::AF_INET6 => {
+                        let sa = &*(a as *const libc::sockaddr_in6);
+                        out.push(normalise(IpAddr::V6(Ipv6Addr::from(sa.sin6_addr.s6_addr))));
+                    }
+                    _ => {}
+                }
+            }
+            p = (*p).ifa_next;
+        }
+        libc::freeifaddrs(ifap);
+    }
+    out
+}
+
+impl IgnoreEnv for SystemEnv {
+    fn self_ips(&mut self, now: f64) -> Vec<IpAddr> {
+        if let Some((ips, exp)) = &self.own {
+            if *exp > now {
+                return ips.clone();
+            }
+        }
+        let hosts = HostNames::system();
+        let mut set: HashSet<IpAddr> = interface_ips().into_iter().collect();
+        for name in ["localhost", hosts.short.as_str(), hosts.fq.as_str()] {
+            if !name.is_empty() {
+                set.extend(lookup(name));
+            }
+        }
+        let ips: Vec<IpAddr> = set.into_iter().collect();
+        self.own = Some((ips.clone(), now + DNS_CACHE_SECS));
+        ips
+    }
+
+    fn resolve(&mut self, name: &str, now: f64) -> Vec<IpAddr> {
+        if let Some((ips, exp)) = self.dns.get(name) {
+            if *exp > now {
+                return ips.clone();
+            }
+        }
+        let ips = lookup(name);
+        self.dns
+            .insert(name.to_string(), (ips.clone(), now + DNS_CACHE_SECS));
+        ips
+    }
+
+    fn run_command(&mut self, cmd: &ShellCommand) -> Result<i32> {
+        let (code, out) = crate::exec::run_code(cmd, self.timeout)?;
+        code.map_err(|status| Error::Command {
+            cmd: cmd.script.clone(),
+            status,
+            stderr: out.stderr,
+        })
+    }
+}

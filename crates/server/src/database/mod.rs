@@ -1,0 +1,691 @@
+//! fail2ban's persistent database, schema version 4, read and written the way
+//! fail2ban does so either program can open the other's file
+//! (fail2ban: `server/database.py`).
+//!
+//! Tables: `fail2banDb(version)`, `jails`, `logs` (file positions), `bans` (the
+//! history, one row per ban) and `bips` (the last ban per address and jail,
+//! which is what restores bans at start and feeds `bantime.increment`).
+//!
+//! Differences from fail2ban, on purpose:
+//! - every negative bantime is permanent (fail2ban 1.x: only `-1`), so the
+//!   purge never deletes a row with `bantime < 0`;
+//! - a file from a newer schema is left untouched and refused with an error
+//!   (fail2ban raises too, but after logging an "upgrade" attempt);
+//! - a corrupt file is moved aside to `<file>.<YYYYmmdd-HHMMSS>` and every
+//!   row still readable is copied into a fresh database, without needing the
+//!   `sqlite3` program fail2ban shells out to.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+
+/// The schema version this module writes.
+pub const SCHEMA_VERSION: i64 = 4;
+
+const CREATE_SCRIPTS: &[(&str, &str)] = &[
+    ("fail2banDb", "CREATE TABLE IF NOT EXISTS fail2banDb(version INTEGER);"),
+    (
+        "jails",
+        "CREATE TABLE IF NOT EXISTS jails(name TEXT NOT NULL UNIQUE, enabled INTEGER NOT NULL DEFAULT 1);\
+         CREATE INDEX IF NOT EXISTS jails_name ON jails(name);",
+    ),
+    (
+        "logs",
+        "CREATE TABLE IF NOT EXISTS logs(jail TEXT NOT NULL, path TEXT, firstlinemd5 TEXT, \
+         lastfilepos INTEGER DEFAULT 0, FOREIGN KEY(jail) REFERENCES jails(name) ON DELETE CASCADE, \
+         UNIQUE(jail, path),UNIQUE(jail, path, firstlinemd5));\
+         CREATE INDEX IF NOT EXISTS logs_path ON logs(path);\
+         CREATE INDEX IF NOT EXISTS logs_jail_path ON logs(jail, path);",
+    ),
+    (
+        "bans",
+        "CREATE TABLE IF NOT EXISTS bans(jail TEXT NOT NULL, ip TEXT, timeofban INTEGER NOT NULL, \
+         bantime INTEGER NOT NULL, bancount INTEGER NOT NULL default 1, data JSON, \
+         FOREIGN KEY(jail) REFERENCES jails(name) );\
+         CREATE INDEX IF NOT EXISTS bans_jail_timeofban_ip ON bans(jail, timeofban);\
+         CREATE INDEX IF NOT EXISTS bans_jail_ip ON bans(jail, ip);\
+         CREATE INDEX IF NOT EXISTS bans_ip ON bans(ip);",
+    ),
+    (
+        "bips",
+        "CREATE TABLE IF NOT EXISTS bips(ip TEXT NOT NULL, jail TEXT NOT NULL, timeofban INTEGER NOT NULL, \
+         bantime INTEGER NOT NULL, bancount INTEGER NOT NULL default 1, data JSON, \
+         PRIMARY KEY(ip, jail), FOREIGN KEY(jail) REFERENCES jails(name) );\
+         CREATE INDEX IF NOT EXISTS bips_timeofban ON bips(timeofban);\
+         CREATE INDEX IF NOT EXISTS bips_ip ON bips(ip);",
+    ),
+];
+
+fn create_script(table: &str) -> &'static str {
+    CREATE_SCRIPTS
+        .iter()
+        .find(|(t, _)| *t == table)
+        .map(|(_, s)| *s)
+        .unwrap_or("")
+}
+
+/// What went wrong with the database, always naming the file.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// SQLite refused an operation.
+    #[error("database {path}: {action}: {source}")]
+    Sqlite {
+        /// The database file.
+        path: String,
+        /// What was being done.
+        action: &'static str,
+        /// SQLite's own error.
+        source: rusqlite::Error,
+    },
+    /// The file was written by a newer fail2ban/ironban; it is left untouched.
+    #[error("database {path}: schema version {found} is newer than {SCHEMA_VERSION}; the file is left untouched")]
+    FutureVersion {
+        /// The database file.
+        path: String,
+        /// The version found in `fail2banDb`.
+        found: i64,
+    },
+    /// Moving a corrupt file aside failed.
+    #[error("database {path}: cannot move the corrupt file aside to {backup}: {source}")]
+    Backup {
+        /// The database file.
+        path: String,
+        /// Where it was to go.
+        backup: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// One row of `bips` (or `bans`): a ban as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BanRecord {
+    /// The banned address (or failure id).
+    pub ip: String,
+    /// Time of the ban, whole seconds since the epoch.
+    pub timeofban: i64,
+    /// Ban duration in seconds; negative means permanent.
+    pub bantime: i64,
+    /// How many times this address has been banned in this jail.
+    pub bancount: i64,
+    /// The ticket data as JSON text (`matches`, `failures`, captured groups).
+    pub data: String,
+}
+
+/// A ban's history for `bantime.increment` (`getBan`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BanHistory {
+    /// Number of previous bans (summed over jails with `overalljails`).
+    pub bancount: i64,
+    /// The last time of ban.
+    pub timeofban: i64,
+    /// The last bantime (summed over jails with `overalljails`).
+    pub bantime: i64,
+}
+
+/// An open fail2ban database.
+pub struct Database {
+    conn: Connection,
+    path: String,
+    /// Seconds after which `bans` rows are purged (`dbpurgeage`).
+    pub purge_age: i64,
+    /// Matches kept per ban (`dbmaxmatches`).
+    pub max_matches: usize,
+    /// Messages to log about what opening did (created, upgraded, repaired).
+    pub notes: Vec<String>,
+}
+
+impl Database {
+    /// Opens (creating or upgrading as needed) the database at `path`;
+    /// `":memory:"` keeps it in memory as fail2ban does.
+    ///
+    /// # Errors
+    /// A newer schema, or a file that can be neither opened nor repaired.
+    pub fn open(path: &str) -> Result<Database, DbError> {
+        match Database::connect(path) {
+            Ok(db) => Ok(db),
+            Err(DbError::Sqlite { source, .. })
+                if Path::new(path).is_file() && is_corruption(&source) =>
+            {
+                Database::repair(path, &source.to_string())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn connect(path: &str) -> Result<Database, DbError> {
+        let sql = |action: &'static str| {
+            let path = path.to_string();
+            move |source| DbError::Sqlite {
+                path,
+                action,
+                source,
+            }
+        };
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(sql("opening"))?;
+        // A second program holding the lock briefly (fail2ban's own tools, a
+        // backup) should delay us, not lose a ban.
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(sql("setting busy timeout"))?;
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = OFF; \
+             PRAGMA journal_mode = MEMORY; PRAGMA temp_store = MEMORY;",
+        )
+        .map_err(sql("setting pragmas"))?;
+        let mut db = Database {
+            conn,
+            path: path.to_string(),
+            purge_age: 24 * 60 * 60,
+            max_matches: 10,
+            notes: Vec::new(),
+        };
+        let version: Option<i64> =
+            match db
+                .conn
+                .query_row("SELECT version FROM fail2banDb LIMIT 1", [], |r| r.get(0))
+            {
+                Ok(v) => Some(v),
+                Err(rusqlite::Error::QueryReturnedNoRows) => None,
+                Err(rusqlite::Error::SqliteFailure(_, Some(msg)))
+                    if msg.contains("no such table") =>
+                {
+                    None
+                }
+                Err(e) => return Err(sql("reading the schema version")(e)),
+            };
+        match version {
+            None => {
+                db.create().map_err(sql("creating tables"))?;
+                db.notes
+                    .push(format!("New database created. Version '{SCHEMA_VERSION}'"));
+            }
+            Some(v) if v > SCHEMA_VERSION => {
+                return Err(DbError::FutureVersion {
+                    path: path.to_string(),
+                    found: v,
+                })
+            }
+            Some(v) if v < SCHEMA_VERSION => {
+                db.upgrade(v).map_err(sql("upgrading the schema"))?;
+                db.notes
+                    .push(format!("Database updated from '{v}' to '{SCHEMA_VERSION}'"));
+            }
+            Some(_) => {}
+        }
+        Ok(db)
+    }
+
+    fn create(&self) -> rusqlite::Result<()> {
+        for (_, script) in CREATE_SCRIPTS {
+            self.conn.execute_batch(script)?;
+        }
+        self.conn.execute(
+            "INSERT INTO fail2banDb(version) SELECT ?1 WHERE NOT EXISTS (SELECT 1 FROM fail2banDb LIMIT 1)",
+            params![SCHEMA_VERSION],
+        )?;
+        Ok(())
+    }
+
+    fn table_exists(&self, table: &str) -> rusqlite::Result<bool> {
+        self.conn
+            .query_row(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1",
+                params![table],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|r| r.is_some())
+    }
+
+    /// The same steps as fail2ban's `updateDb`: v1 gets the logs table's
+    /// second unique key, v2's bans get `bantime = -2` (unknown) and
+    /// `bancount = 1`, v3 gets `bips` filled from `bans`.
+    fn upgrade(&self, version: i64) -> rusqlite::Result<()> {
+        let tx = self.conn.unchecked_transaction()?;
+        if version < 2 && self.table_exists("logs")? {
+            tx.execute_batch(&format!(
+                "CREATE TEMPORARY TABLE logs_temp AS SELECT * FROM logs; DROP TABLE logs; {} \
+                 INSERT INTO logs SELECT * from logs_temp; DROP TABLE logs_temp; \
+                 UPDATE fail2banDb SET version = 2;",
+                create_script("logs")
+            ))?;
+        }
+        if version < 3 && self.table_exists("bans")? {
+            tx.execute_batch(&format!(
+                "CREATE TEMPORARY TABLE bans_temp AS SELECT jail, ip, timeofban, -2 as bantime, \
+                 1 as bancount, data FROM bans; DROP TABLE bans; {} \
+                 INSERT INTO bans SELECT * from bans_temp; DROP TABLE bans_temp; \
+                 UPDATE fail2banDb SET version = 3;",
+                create_script("bans")
+            ))?;
+        }
+        if version < 4 && !self.table_exists("bips")? {
+            tx.execute_batch(&format!(
+                "{} UPDATE fail2banDb SET version = 4;",
+                create_script("bips")
+            ))?;
+            tx.execute(
+                "INSERT OR REPLACE INTO bips(ip, jail, timeofban, bantime, bancount, data) \
+                 SELECT ip, jail, timeofban, bantime, bancount, data FROM bans order by timeofban",
+                [],
+            )?;
+        }
+        // Tables a very old file never had (e.g. no bans at all in v1).
+        for (_, script) in CREATE_SCRIPTS {
+            tx.execute_batch(script)?;
+        }
+        tx.execute(
+            "UPDATE fail2banDb SET version = ?1",
+            params![SCHEMA_VERSION],
+        )?;
+        tx.commit()
+    }
+
+    /// Moves a corrupt file aside and salvages every readable row of the
+    /// known tables into a fresh database.
+    fn repair(path: &str, why: &str) -> Result<Database, DbError> {
+        let stamp = chrono_stamp();
+        let backup = format!("{path}.{stamp}");
+        std::fs::rename(path, &backup).map_err(|source| DbError::Backup {
+            path: path.to_string(),
+            backup: backup.clone(),
+            source,
+        })?;
+        let mut db = Database::connect(path)?;
+        db.notes.push(format!(
+            "Database {path} was corrupt ({why}); moved to {backup}"
+        ));
+        let mut salvaged = 0usize;
+        if let Ok(old) = Connection::open_with_flags(&backup, OpenFlags::SQLITE_OPEN_READ_ONLY) {
+            for table in ["jails", "logs", "bans", "bips"] {
+                salvaged += db.copy_rows(&old, table);
+            }
+        }
+        db.notes
+            .push(format!("Repair of {path}: {salvaged} row(s) salvaged"));
+        Ok(db)
+    }
+
+    fn copy_rows(&self, old: &Connection, table: &str) -> usize {
+        let Ok(mut stmt) = old.prepare(&format!("SELECT * FROM {table}")) else {
+            return 0;
+        };
+        let ncol = stmt.column_count();
+        let marks = vec!["?"; ncol].join(", ");
+        let insert = format!("INSERT OR IGNORE INTO {table} VALUES({marks})");
+        let Ok(mut rows) = stmt.query([]) else {
+            return 0;
+        };
+        let mut n = 0;
+        // Stop at the first unreadable row: past corruption nothing is trustworthy.
+        while let Ok(Some(row)) = rows.next() {
+            let vals: Vec<rusqlite::types::Value> =
+                (0..ncol).filter_map(|i| row.get(i).ok()).collect();
+            if vals.len() == ncol
+                && self
+                    .conn
+                    .execute(&insert, rusqlite::params_from_iter(vals))
+                    .is_ok()
+            {
+                n += 1;
+            }
+        }
+        n
+    }
+
+    fn err(&self, action: &'static str) -> impl Fn(rusqlite::Error) -> DbError + '_ {
+        move |source| DbError::Sqlite {
+            path: self.path.clone(),
+            action,
+            source,
+        }
+    }
+
+    /// The file this database lives in (`:memory:` for none).
+    pub fn filename(&self) -> &str {
+        &self.path
+    }
+
+    /// Registers a jail as enabled (`addJail`).
+    pub fn add_jail(&self, jail: &str) -> Result<(), DbError> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO jails(name, enabled) VALUES(?1, 1)",
+                params![jail],
+            )
+            .and_then(|_| {
+                self.conn.execute(
+                    "UPDATE jails SET enabled = 1 WHERE name = ?1 AND enabled != 1",
+                    params![jail],
+                )
+            })
+            .map(|_| ())
+            .map_err(self.err("adding jail"))
+    }
+
+    /// Marks a jail disabled (`delJail`), or all jails with `None`.
+    pub fn del_jail(&self, jail: Option<&str>) -> Result<(), DbError> {
+        match jail {
+            Some(j) => self
+                .conn
+                .execute("UPDATE jails SET enabled=0 WHERE name=?1", params![j]),
+            None => self.conn.execute("UPDATE jails SET enabled=0", []),
+        }
+        .map(|_| ())
+        .map_err(self.err("disabling jail"))
+    }
+
+    /// Jail names, optionally only enabled or disabled ones.
+    pub fn jail_names(&self, enabled: Option<bool>) -> Result<Vec<String>, DbError> {
+        let (sql, arg) = match enabled {
+            None => ("SELECT name FROM jails WHERE ?1 IS NULL", None),
+            Some(e) => (
+                "SELECT name FROM jails WHERE enabled=?1",
+                Some(i64::from(e)),
+            ),
+        };
+        let mut stmt = self.conn.prepare(sql).map_err(self.err("listing jails"))?;
+        let rows = stmt
+            .query_map(params![arg], |r| r.get::<_, String>(0))
+            .map_err(self.err("listing jails"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(self.err("listing jails"))
+    }
+
+    /// Registers a log file; returns the stored position when the first
+    /// line's MD5 still matches, so reading resumes there (`addLog`).
+    pub fn add_log(
+        &self,
+        jail: &str,
+        path: &str,
+        pos: u64,
+        md5: Option<&str>,
+    ) -> Result<Option<u64>, DbError> {
+        let row: Option<(Option<String>, Option<i64>)> = self
+            .conn
+            .query_row(
+                "SELECT firstlinemd5, lastfilepos FROM logs WHERE jail=?1 AND path=?2",
+                params![jail, path],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(self.err("reading log position"))?;
+        let (stored_md5, mut last) = match row {
+            Some((m, p)) => (m, p.map(|p| p.max(0) as u64)),
+            None => (None, None),
+        };
+        if stored_md5.is_none() && (pos != 0 || md5.is_some()) {
+            self.conn
+                .execute(
+                    "INSERT OR REPLACE INTO logs(jail, path, firstlinemd5, lastfilepos) VALUES(?1, ?2, ?3, ?4)",
+                    params![jail, path, md5, pos as i64],
+                )
+                .map_err(self.err("adding log"))?;
+        }
+        if md5.is_some() && md5 != stored_md5.as_deref() {
+            last = None;
+        }
+        Ok(last)
+    }
+
+    /// Stores the current position in a log (`updateLog`).
+    pub fn update_log(
+        &self,
+        jail: &str,
+        path: &str,
+        pos: u64,
+        md5: Option<&str>,
+    ) -> Result<(), DbError> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE logs SET firstlinemd5=?1, lastfilepos=?2 WHERE jail=?3 AND path=?4",
+                params![md5, pos as i64, jail, path],
+            )
+            .map_err(self.err("updating log position"))?;
+        if n == 0 {
+            self.conn
+                .execute(
+                    "INSERT OR REPLACE INTO logs(jail, path, firstlinemd5, lastfilepos) VALUES(?1, ?2, ?3, ?4)",
+                    params![jail, path, md5, pos as i64],
+                )
+                .map_err(self.err("updating log position"))?;
+        }
+        Ok(())
+    }
+
+    /// Records a ban in the history and as the address's current ban
+    /// (`addBan`). `data` is the ticket data as JSON text; its `matches`
+    /// are cut to the last `max_matches` here.
+    pub fn add_ban(&self, jail: &str, ban: &BanRecord) -> Result<(), DbError> {
+        let data = trim_matches(&ban.data, self.max_matches);
+        let tx = self
+            .conn
+            .unchecked_transaction()
+            .map_err(self.err("adding ban"))?;
+        for sql in [
+            "INSERT INTO bans(jail, ip, timeofban, bantime, bancount, data) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT OR REPLACE INTO bips(jail, ip, timeofban, bantime, bancount, data) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+        ] {
+            tx.execute(
+                sql,
+                // fail2ban (Python 3) stores the JSON as a BLOB; do the same.
+                params![jail, ban.ip, ban.timeofban, ban.bantime, ban.bancount, data.as_bytes()],
+            )
+            .map_err(self.err("adding ban"))?;
+        }
+        tx.commit().map_err(self.err("adding ban"))
+    }
+
+    /// Forgets bans of a jail: the given addresses, or all with an empty
+    /// slice (`delBan`).
+    pub fn del_ban(&self, jail: &str, ips: &[&str]) -> Result<(), DbError> {
+        let tx = self
+            .conn
+            .unchecked_transaction()
+            .map_err(self.err("removing ban"))?;
+        if ips.is_empty() {
+            for sql in [
+                "DELETE FROM bips WHERE jail = ?1",
+                "DELETE FROM bans WHERE jail = ?1",
+            ] {
+                tx.execute(sql, params![jail])
+                    .map_err(self.err("removing ban"))?;
+            }
+        } else {
+            for ip in ips {
+                for sql in [
+                    "DELETE FROM bips WHERE jail = ?1 AND ip = ?2",
+                    "DELETE FROM bans WHERE jail = ?1 AND ip = ?2",
+                ] {
+                    tx.execute(sql, params![jail, ip])
+                        .map_err(self.err("removing ban"))?;
+                }
+            }
+        }
+        tx.commit().map_err(self.err("removing ban"))
+    }
+
+    /// The ban history of an address for `bantime.increment` (`getBan`):
+    /// in one jail, or summed over all with `overalljails`.
+    pub fn get_ban(
+        &self,
+        ip: &str,
+        jail: Option<&str>,
+        overalljails: bool,
+        since: Option<i64>,
+    ) -> Result<Option<BanHistory>, DbError> {
+        let overall = overalljails || jail.is_none();
+        let mut sql = if overall {
+            "SELECT sum(bancount), max(timeofban), sum(bantime) FROM bips".to_string()
+        } else {
+            "SELECT bancount, timeofban, bantime FROM bips".to_string()
+        };
+        sql.push_str(
+            " WHERE ip = ?1 AND (?2 IS NULL OR jail = ?2) AND (?3 IS NULL OR timeofban > ?3)",
+        );
+        if overall {
+            sql.push_str(" GROUP BY ip ORDER BY timeofban DESC LIMIT 1");
+        }
+        let jail = if overall { None } else { jail };
+        self.conn
+            .query_row(&sql, params![ip, jail, since], |r| {
+                Ok(BanHistory {
+                    bancount: r.get::<_, Option<i64>>(0)?.unwrap_or(0),
+                    timeofban: r.get::<_, Option<f64>>(1)?.unwrap_or(0.0) as i64,
+                    bantime: r.get::<_, Option<i64>>(2)?.unwrap_or(0),
+                })
+            })
+            .optional()
+            .map_err(self.err("reading ban"))
+    }
+
+    /// Bans of a jail still in force at `now`, to restore at start
+    /// (`getCurrentBans`). `jail_bantime` replaces the unknown bantime (-2)
+    /// of rows upgraded from old schemas; `max_bantime` (when not
+    /// permanent) caps longer or permanent bans as fail2ban does.
+    pub fn current_bans(
+        &self,
+        jail: &str,
+        now: i64,
+        jail_bantime: i64,
+        max_bantime: Option<i64>,
+    ) -> Result<Vec<BanRecord>, DbError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT ip, timeofban, bantime, bancount, data FROM bips WHERE jail=?1 \
+                 AND (timeofban + bantime > ?2 OR bantime < 0) ORDER BY ip, timeofban DESC",
+            )
+            .map_err(self.err("reading current bans"))?;
+        let rows = stmt
+            .query_map(params![jail, now], |r| {
+                Ok(BanRecord {
+                    ip: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                    timeofban: r.get::<_, f64>(1)? as i64,
+                    bantime: r.get(2)?,
+                    bancount: r.get(3)?,
+                    data: json_text(r.get_ref(4)?),
+                })
+            })
+            .map_err(self.err("reading current bans"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let mut ban = row.map_err(self.err("reading current bans"))?;
+            if ban.ip.is_empty() {
+                continue;
+            }
+            if ban.bantime == -2 {
+                ban.bantime = jail_bantime;
+            } else if let Some(max) = max_bantime.filter(|m| *m >= 0) {
+                if ban.bantime < 0 || ban.bantime > max {
+                    ban.bantime = max;
+                }
+            }
+            if ban.bantime >= 0 && ban.timeofban + ban.bantime <= now {
+                continue;
+            }
+            out.push(ban);
+        }
+        Ok(out)
+    }
+
+    /// Drops history older than `purge_age`, stale `bips` rows (never a
+    /// permanent one) and disabled jails with nothing left (`purge`).
+    pub fn purge(&self, now: i64) -> Result<(), DbError> {
+        let cutoff = now - self.purge_age;
+        self.conn
+            .execute("DELETE FROM bans WHERE timeofban < ?1", params![cutoff])
+            .and_then(|_| {
+                self.conn.execute(
+                    "DELETE FROM bips WHERE timeofban < ?1 AND bantime >= 0 AND (timeofban + (bantime * 3)) < ?1",
+                    params![cutoff],
+                )
+            })
+            .and_then(|_| {
+                self.conn.execute(
+                    "DELETE FROM jails WHERE enabled = 0 \
+                     AND NOT EXISTS(SELECT * FROM bans WHERE jail = jails.name) \
+                     AND NOT EXISTS(SELECT * FROM bips WHERE jail = jails.name)",
+                    [],
+                )
+            })
+            .map(|_| ())
+            .map_err(self.err("purging"))
+    }
+}
+
+fn is_corruption(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt) | Some(rusqlite::ErrorCode::NotADatabase)
+    )
+}
+
+/// `YYYYmmdd-HHMMSS` in UTC, as fail2ban names its backup.
+fn chrono_stamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let days = secs.div_euclid(86400);
+    let rem = secs.rem_euclid(86400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// The `data` column as text: fail2ban writes a BLOB, older versions TEXT.
+fn json_text(v: rusqlite::types::ValueRef<'_>) -> String {
+    use rusqlite::types::ValueRef;
+    match v {
+        ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t).into_owned(),
+        _ => "{}".to_string(),
+    }
+}
+
+/// Keeps only the last `max` entries of a JSON object's `matches` list.
+fn trim_matches(data: &str, max: usize) -> String {
+    let Ok(mut v) = serde_json::from_str::<serde_json::Value>(data) else {
+        return data.to_string();
+    };
+    if let Some(obj) = v.as_object_mut() {
+        if max == 0 {
+            obj.remove("matches");
+        } else if let Some(serde_json::Value::Array(m)) = obj.get_mut("matches") {
+            if m.len() > max {
+                let cut = m.len() - max;
+                m.drain(..cut);
+            }
+        }
+    }
+    v.to_string()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,610 @@
+//! The reading half: an arena of nodes driven by the opcode loop.
+
+use std::collections::HashMap;
+
+use super::super::obj::{Obj, PyException};
+use super::{PickleError, KNOWN_EXCEPTIONS, MAX_DEPTH, MAX_NODES};
+
+#[derive(Debug, Clone)]
+enum Node {
+    Leaf(Obj),
+    List(Vec<usize>),
+    Tuple(Vec<usize>),
+    Dict(Vec<(usize, usize)>),
+    Class(String, String),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    Mark,
+    Node(usize),
+}
+
+pub(crate) struct Reader<'a> {
+    data: &'a [u8],
+    pos: usize,
+    op_at: usize,
+    reply: bool,
+    nodes: Vec<Node>,
+    stack: Vec<Slot>,
+    memo: HashMap<u64, usize>,
+    dict_keys: HashMap<usize, HashMap<String, usize>>,
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(data: &'a [u8], reply: bool) -> Reader<'a> {
+        Reader {
+            data,
+            pos: 0,
+            op_at: 0,
+            reply,
+            nodes: Vec::new(),
+            stack: Vec::new(),
+            memo: HashMap::new(),
+            dict_keys: HashMap::new(),
+        }
+    }
+
+    fn err(&self, msg: impl Into<String>) -> PickleError {
+        PickleError::Malformed {
+            offset: self.op_at,
+            msg: msg.into(),
+        }
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], PickleError> {
+        let end = self.pos.checked_add(n).ok_or(PickleError::Truncated)?;
+        if end > self.data.len() {
+            return Err(PickleError::Truncated);
+        }
+        let s = &self.data[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn u8(&mut self) -> Result<u8, PickleError> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn u16(&mut self) -> Result<u16, PickleError> {
+        let b = self.take(2)?;
+        Ok(u16::from_le_bytes([b[0], b[1]]))
+    }
+
+    fn u32(&mut self) -> Result<u32, PickleError> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn u64(&mut self) -> Result<u64, PickleError> {
+        let b = self.take(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(u64::from_le_bytes(a))
+    }
+
+    fn len_from(&self, n: u64) -> Result<usize, PickleError> {
+        let n = usize::try_from(n).map_err(|_| PickleError::TooLarge)?;
+        if n > self.data.len() - self.pos.min(self.data.len()) {
+            return Err(PickleError::Truncated);
+        }
+        Ok(n)
+    }
+
+    fn line(&mut self) -> Result<&'a str, PickleError> {
+        let rest = &self.data[self.pos..];
+        let nl = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or(PickleError::Truncated)?;
+        self.pos += nl + 1;
+        std::str::from_utf8(&rest[..nl]).map_err(|_| self.err("line is not UTF-8"))
+    }
+
+    fn utf8(&self, b: &[u8]) -> Result<String, PickleError> {
+        String::from_utf8(b.to_vec()).map_err(|_| self.err("string is not valid UTF-8"))
+    }
+
+    fn new_node(&mut self, n: Node) -> Result<usize, PickleError> {
+        if self.nodes.len() >= MAX_NODES {
+            return Err(PickleError::TooLarge);
+        }
+        self.nodes.push(n);
+        Ok(self.nodes.len() - 1)
+    }
+
+    fn push(&mut self, n: Node) -> Result<(), PickleError> {
+        let id = self.new_node(n)?;
+        self.stack.push(Slot::Node(id));
+        Ok(())
+    }
+
+    fn push_leaf(&mut self, o: Obj) -> Result<(), PickleError> {
+        self.push(Node::Leaf(o))
+    }
+
+    fn pop(&mut self) -> Result<usize, PickleError> {
+        match self.stack.pop() {
+            Some(Slot::Node(id)) => Ok(id),
+            Some(Slot::Mark) => Err(self.err("unexpected MARK on the stack")),
+            None => Err(self.err("stack underflow")),
+        }
+    }
+
+    fn top(&self) -> Result<usize, PickleError> {
+        match self.stack.last() {
+            Some(Slot::Node(id)) => Ok(*id),
+            _ => Err(self.err("stack underflow")),
+        }
+    }
+
+    fn pop_mark(&mut self) -> Result<Vec<usize>, PickleError> {
+        let at = self
+            .stack
+            .iter()
+            .rposition(|s| matches!(s, Slot::Mark))
+            .ok_or_else(|| self.err("no MARK on the stack"))?;
+        let items = self
+            .stack
+            .drain(at + 1..)
+            .map(|s| match s {
+                Slot::Node(id) => id,
+                Slot::Mark => unreachable!("the last mark was found above"),
+            })
+            .collect();
+        self.stack.pop();
+        Ok(items)
+    }
+
+    fn memo_put(&mut self, key: u64) -> Result<(), PickleError> {
+        let id = self.top()?;
+        self.memo.insert(key, id);
+        Ok(())
+    }
+
+    fn memo_get(&mut self, key: u64) -> Result<(), PickleError> {
+        let id = *self
+            .memo
+            .get(&key)
+            .ok_or_else(|| self.err(format!("memo key {key} not found")))?;
+        self.stack.push(Slot::Node(id));
+        Ok(())
+    }
+
+    fn extend_list(&mut self, list: usize, items: Vec<usize>) -> Result<(), PickleError> {
+        match &mut self.nodes[list] {
+            Node::List(v) => {
+                v.extend(items);
+                Ok(())
+            }
+            _ => Err(self.err("APPEND to something that is not a list")),
+        }
+    }
+
+    fn set_items(&mut self, dict: usize, items: Vec<usize>) -> Result<(), PickleError> {
+        if !items.len().is_multiple_of(2) {
+            return Err(self.err("odd number of items for SETITEMS"));
+        }
+        if !matches!(self.nodes[dict], Node::Dict(_)) {
+            return Err(self.err("SETITEM on something that is not a dict"));
+        }
+        for pair in items.chunks(2) {
+            let (k, v) = (pair[0], pair[1]);
+            // Keys compare by their repr: equal plain values, equal keys.
+            let key = self.build(k, 0, &mut 0)?.repr();
+            let index = self.dict_keys.entry(dict).or_default();
+            let found = index.get(&key).copied();
+            if found.is_none() {
+                let len = match &self.nodes[dict] {
+                    Node::Dict(d) => d.len(),
+                    _ => 0,
+                };
+                index.insert(key, len);
+            }
+            if let Node::Dict(d) = &mut self.nodes[dict] {
+                // A dict keeps the first position of a key and the last value.
+                match found {
+                    Some(i) => d[i].1 = v,
+                    None => d.push((k, v)),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn forbidden(&self, name: &'static str) -> PickleError {
+        PickleError::Forbidden {
+            name,
+            offset: self.op_at,
+        }
+    }
+
+    fn class(&mut self, module: String, name: String) -> Result<(), PickleError> {
+        if !self.reply {
+            return Err(self.forbidden("GLOBAL"));
+        }
+        let known = (module == "builtins" && name == "str")
+            || KNOWN_EXCEPTIONS
+                .iter()
+                .any(|(m, n)| *m == module && *n == name);
+        if !known {
+            return Err(PickleError::UnknownClass(format!("{module}.{name}")));
+        }
+        self.push(Node::Class(module, name))
+    }
+
+    fn reduce(&mut self) -> Result<(), PickleError> {
+        if !self.reply {
+            return Err(self.forbidden("REDUCE"));
+        }
+        let args = self.pop()?;
+        let callable = self.pop()?;
+        let (module, name) = match &self.nodes[callable] {
+            Node::Class(m, n) => (m.clone(), n.clone()),
+            _ => return Err(self.err("REDUCE of something that is not a known class")),
+        };
+        let args = match self.build(args, 0, &mut 0)? {
+            Obj::Tuple(a) => a,
+            _ => return Err(self.err("REDUCE arguments are not a tuple")),
+        };
+        let obj = if module == "builtins" && name == "str" {
+            match args.as_slice() {
+                [Obj::Str(s)] => Obj::Ip(s.clone()),
+                _ => return Err(self.err("str() needs one string")),
+            }
+        } else {
+            Obj::Exception(PyException {
+                module,
+                name,
+                args: args.iter().map(Obj::to_value).collect(),
+            })
+        };
+        self.push_leaf(obj)
+    }
+
+    pub(crate) fn run(mut self) -> Result<Obj, PickleError> {
+        loop {
+            self.op_at = self.pos;
+            let op = self.u8()?;
+            match op {
+                0x80 => {
+                    let proto = self.u8()?;
+                    if proto > 5 {
+                        return Err(self.err(format!("unsupported pickle protocol {proto}")));
+                    }
+                }
+                0x95 => {
+                    // FRAME: only a length hint for buffered readers.
+                    let n = self.u64()?;
+                    self.len_from(n)?;
+                }
+                b'.' => {
+                    let id = self.pop()?;
+                    return self.build(id, 0, &mut 0);
+                }
+                b'(' => self.stack.push(Slot::Mark),
+                b'0' => {
+                    match self.stack.pop() {
+                        Some(_) => {}
+                        None => return Err(self.err("stack underflow")),
+                    };
+                }
+                b'1' => {
+                    self.pop_mark()?;
+                }
+                b'2' => {
+                    let id = self.top()?;
+                    self.stack.push(Slot::Node(id));
+                }
+                b'N' => self.push_leaf(Obj::None)?,
+                0x88 => self.push_leaf(Obj::Bool(true))?,
+                0x89 => self.push_leaf(Obj::Bool(false))?,
+                b'I' => {
+                    let l = self.line()?;
+                    let v = match l {
+                        "01" => Obj::Bool(true),
+                        "00" => Obj::Bool(false),
+                        _ => Obj::Int(l.trim().parse().map_err(|_| self.err("bad INT"))?),
+                    };
+                    self.push_leaf(v)?;
+                }
+                b'J' => {
+                    let v = self.u32()? as i32;
+                    self.push_leaf(Obj::Int(v.into()))?;
+                }
+                b'K' => {
+                    let v = self.u8()?;
+                    self.push_leaf(Obj::Int(v.into()))?;
+                }
+                b'M' => {
+                    let v = self.u16()?;
+                    self.push_leaf(Obj::Int(v.into()))?;
+                }
+                b'L' => {
+                    let l = self.line()?;
+                    let v = l.trim_end_matches('L').trim();
+                    let v: i64 = v.parse().map_err(|_| self.err("integer out of range"))?;
+                    self.push_leaf(Obj::Int(v))?;
+                }
+                0x8a | 0x8b => {
+                    let n = if op == 0x8a {
+                        self.u8()? as u64
+                    } else {
+                        self.u32()? as u64
+                    };
+                    let n = self.len_from(n)?;
+                    let bytes = self.take(n)?;
+                    let v = decode_long(bytes).ok_or_else(|| self.err("integer out of range"))?;
+                    self.push_leaf(Obj::Int(v))?;
+                }
+                b'F' => {
+                    let l = self.line()?;
+                    let v: f64 = l.trim().parse().map_err(|_| self.err("bad FLOAT"))?;
+                    self.push_leaf(Obj::Float(v))?;
+                }
+                b'G' => {
+                    let b = self.take(8)?;
+                    let mut a = [0u8; 8];
+                    a.copy_from_slice(b);
+                    self.push_leaf(Obj::Float(f64::from_be_bytes(a)))?;
+                }
+                b'S' => {
+                    let l = self.line()?;
+                    let s = l
+                        .strip_prefix(['\'', '"'])
+                        .and_then(|s| s.strip_suffix(['\'', '"']))
+                        .ok_or_else(|| self.err("bad STRING"))?
+                        .to_string();
+                    self.push_leaf(Obj::Str(s))?;
+                }
+                b'T' | b'U' => {
+                    let n = if op == b'T' {
+                        self.u32()? as u64
+                    } else {
+                        self.u8()? as u64
+                    };
+                    let n = self.len_from(n)?;
+                    // Python 2 str: Python 3 decodes it as ASCII by default.
+                    let s = self.take(n)?.iter().map(|&b| b as char).collect();
+                    self.push_leaf(Obj::Str(s))?;
+                }
+                b'V' => {
+                    let l = self.line()?;
+                    let s = raw_unicode_escape(l).ok_or_else(|| self.err("bad UNICODE"))?;
+                    self.push_leaf(Obj::Str(s))?;
+                }
+                b'X' | 0x8c | 0x8d => {
+                    let n = match op {
+                        b'X' => self.u32()? as u64,
+                        0x8c => self.u8()? as u64,
+                        _ => self.u64()?,
+                    };
+                    let n = self.len_from(n)?;
+                    let b = self.take(n)?;
+                    let s = self.utf8(b)?;
+                    self.push_leaf(Obj::Str(s))?;
+                }
+                b'B' | b'C' | 0x8e | 0x96 => {
+                    return Err(self.err("bytes are not part of fail2ban's protocol"));
+                }
+                b']' => self.push(Node::List(Vec::new()))?,
+                b'l' => {
+                    let items = self.pop_mark()?;
+                    self.push(Node::List(items))?;
+                }
+                b'a' => {
+                    let item = self.pop()?;
+                    let list = self.top()?;
+                    self.extend_list(list, vec![item])?;
+                }
+                b'e' => {
+                    let items = self.pop_mark()?;
+                    let list = self.top()?;
+                    self.extend_list(list, items)?;
+                }
+                b')' => self.push(Node::Tuple(Vec::new()))?,
+                b't' => {
+                    let items = self.pop_mark()?;
+                    self.push(Node::Tuple(items))?;
+                }
+                0x85..=0x87 => {
+                    let n = (op - 0x84) as usize;
+                    let mut items = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        items.push(self.pop()?);
+                    }
+                    items.reverse();
+                    self.push(Node::Tuple(items))?;
+                }
+                b'}' => self.push(Node::Dict(Vec::new()))?,
+                b'd' => {
+                    let items = self.pop_mark()?;
+                    let id = self.new_node(Node::Dict(Vec::new()))?;
+                    self.set_items(id, items)?;
+                    self.stack.push(Slot::Node(id));
+                }
+                b's' => {
+                    let v = self.pop()?;
+                    let k = self.pop()?;
+                    let d = self.top()?;
+                    self.set_items(d, vec![k, v])?;
+                }
+                b'u' => {
+                    let items = self.pop_mark()?;
+                    let d = self.top()?;
+                    self.set_items(d, items)?;
+                }
+                // Sets become lists: Value has no set, and fail2ban never
+                // relies on set semantics in a request.
+                0x8f => self.push(Node::List(Vec::new()))?,
+                0x90 => {
+                    let items = self.pop_mark()?;
+                    let set = self.top()?;
+                    self.extend_list(set, items)?;
+                }
+                0x91 => {
+                    let items = self.pop_mark()?;
+                    self.push(Node::List(items))?;
+                }
+                b'p' => {
+                    let l = self.line()?;
+                    let k = l.trim().parse().map_err(|_| self.err("bad PUT"))?;
+                    self.memo_put(k)?;
+                }
+                b'q' => {
+                    let k = self.u8()? as u64;
+                    self.memo_put(k)?;
+                }
+                b'r' => {
+                    let k = self.u32()? as u64;
+                    self.memo_put(k)?;
+                }
+                0x94 => {
+                    let k = self.memo.len() as u64;
+                    self.memo_put(k)?;
+                }
+                b'g' => {
+                    let l = self.line()?;
+                    let k = l.trim().parse().map_err(|_| self.err("bad GET"))?;
+                    self.memo_get(k)?;
+                }
+                b'h' => {
+                    let k = self.u8()? as u64;
+                    self.memo_get(k)?;
+                }
+                b'j' => {
+                    let k = self.u32()? as u64;
+                    self.memo_get(k)?;
+                }
+                b'c' => {
+                    if !self.reply {
+                        return Err(self.forbidden("GLOBAL"));
+                    }
+                    let module = self.line()?.to_string();
+                    let name = self.line()?.to_string();
+                    self.class(module, name)?;
+                }
+                0x93 => {
+                    if !self.reply {
+                        return Err(self.forbidden("STACK_GLOBAL"));
+                    }
+                    let name = self.pop()?;
+                    let module = self.pop()?;
+                    let (Node::Leaf(Obj::Str(m)), Node::Leaf(Obj::Str(n))) =
+                        (&self.nodes[module], &self.nodes[name])
+                    else {
+                        return Err(self.err("STACK_GLOBAL needs two strings"));
+                    };
+                    let (m, n) = (m.clone(), n.clone());
+                    self.class(m, n)?;
+                }
+                b'R' => self.reduce()?,
+                b'b' => {
+                    // BUILD after an exception's REDUCE carries its __dict__;
+                    // the state is dropped, the exception kept.
+                    if !self.reply {
+                        return Err(self.forbidden("BUILD"));
+                    }
+                    let _state = self.pop()?;
+                    let target = self.top()?;
+                    if !matches!(&self.nodes[target], Node::Leaf(Obj::Exception(_))) {
+                        return Err(self.forbidden("BUILD"));
+                    }
+                }
+                b'i' => return Err(self.forbidden("INST")),
+                b'o' => return Err(self.forbidden("OBJ")),
+                0x81 => return Err(self.forbidden("NEWOBJ")),
+                0x92 => return Err(self.forbidden("NEWOBJ_EX")),
+                0x82..=0x84 => return Err(self.forbidden("EXT")),
+                b'P' => return Err(self.forbidden("PERSID")),
+                b'Q' => return Err(self.forbidden("BINPERSID")),
+                0x97 => return Err(self.forbidden("NEXT_BUFFER")),
+                0x98 => return Err(self.forbidden("READONLY_BUFFER")),
+                _ => {
+                    return Err(PickleError::BadOpcode {
+                        op,
+                        offset: self.op_at,
+                    })
+                }
+            }
+        }
+    }
+
+    /// Builds the value of node `id`; `count` bounds the total expansion so a
+    /// memo that references one big list many times cannot explode.
+    fn build(&self, id: usize, depth: usize, count: &mut usize) -> Result<Obj, PickleError> {
+        if depth > MAX_DEPTH {
+            return Err(PickleError::TooLarge);
+        }
+        *count += 1;
+        if *count > MAX_NODES {
+            return Err(PickleError::TooLarge);
+        }
+        Ok(match &self.nodes[id] {
+            Node::Leaf(o) => o.clone(),
+            Node::List(items) => Obj::List(
+                items
+                    .iter()
+                    .map(|i| self.build(*i, depth + 1, count))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Node::Tuple(items) => Obj::Tuple(
+                items
+                    .iter()
+                    .map(|i| self.build(*i, depth + 1, count))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Node::Dict(items) => Obj::Dict(
+                items
+                    .iter()
+                    .map(|(k, v)| {
+                        Ok((
+                            self.build(*k, depth + 1, count)?,
+                            self.build(*v, depth + 1, count)?,
+                        ))
+                    })
+                    .collect::<Result<_, PickleError>>()?,
+            ),
+            Node::Class(m, n) => {
+                return Err(self.err(format!("class {m}.{n} used as a value")));
+            }
+        })
+    }
+}
+
+/// Little-endian two's complement (LONG1/LONG4), if it fits in an i64.
+fn decode_long(bytes: &[u8]) -> Option<i64> {
+    if bytes.is_empty() {
+        return Some(0);
+    }
+    if bytes.len() > 8 {
+        // Allow sign-extension bytes beyond the 8th.
+        let (low, high) = bytes.split_at(8);
+        let neg = low[7] & 0x80 != 0;
+        let fill = if neg { 0xff } else { 0 };
+        if high.iter().any(|&b| b != fill) {
+            return None;
+        }
+        return decode_long(low);
+    }
+    let neg = bytes[bytes.len() - 1] & 0x80 != 0;
+    let mut a = if neg { [0xffu8; 8] } else { [0u8; 8] };
+    a[..bytes.len()].copy_from_slice(bytes);
+    Some(i64::from_le_bytes(a))
+}
+
+/// Python's `raw-unicode-escape` decoding of a protocol-0 `UNICODE` line.
+fn raw_unicode_escape(s: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' && matches!(chars.peek(), Some('u') | Some('U')) {
+            let n = if chars.next() == Some('u') { 4 } else { 8 };
+            let hex: String = chars.by_ref().take(n).collect();
+            out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+        } else {
+            out.push(c);
+        }
+    }
+    Some(out)
+}
