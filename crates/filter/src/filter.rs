@@ -8,9 +8,8 @@
 //! (fail2ban: `server/filter.py`, `Filter.processLine` / `findFailure` /
 //! `_mergeFailure`.)
 
-use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 use crate::datedetector::DateDetector;
 use crate::error::{Error, ErrorKind};
@@ -176,7 +175,7 @@ pub struct Filter {
     caps_ignore: Vec<Captures>,
     date_detector: Option<DateDetector>,
     line_buffer: Vec<TupleLine>,
-    mlfid_cache: HashMap<String, Rc<RefCell<FailData>>>,
+    mlfid_cache: HashMap<String, Arc<Mutex<FailData>>>,
     mlfid_order: VecDeque<String>,
     last_date: Option<f64>,
     last_time_text: String,
@@ -522,7 +521,11 @@ impl Filter {
             let fail_rc = match &mlfid {
                 Some(id) => {
                     let f = self.merge_failure(id, groups, &matched_lines);
-                    if f.borrow().truthy("nofail") && !self.opts.check_all_regex {
+                    if f.lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .truthy("nofail")
+                        && !self.opts.check_all_regex
+                    {
                         return out;
                     }
                     f
@@ -533,11 +536,13 @@ impl Filter {
                         ..FailData::default()
                     };
                     f.matches = Some(matched_lines.clone());
-                    Rc::new(RefCell::new(f))
+                    Arc::new(Mutex::new(f))
                 }
             };
             let ids = {
-                let mut fail = fail_rc.borrow_mut();
+                let mut fail = fail_rc
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 let fid = fail.text("fid").map(str::to_string);
                 let mut cidr = if defcidr_raw { Cidr::Raw } else { Cidr::Unspec };
                 let mut raw = defcidr_raw;
@@ -598,9 +603,14 @@ impl Filter {
             };
             // An mlfid failure stays shared with the cache: copy it, as
             // fail2ban copies it under checkAllRegex.
-            let mut data = match Rc::try_unwrap(fail_rc) {
-                Ok(cell) => cell.into_inner(),
-                Err(rc) => rc.borrow().clone(),
+            let mut data = match Arc::try_unwrap(fail_rc) {
+                Ok(cell) => cell
+                    .into_inner()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+                Err(rc) => rc
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone(),
             };
             let n = ids.len();
             for (k, id) in ids.into_iter().enumerate() {
@@ -628,3 +638,9 @@ impl Filter {
 pub fn line_without_date(t: &TupleLine) -> String {
     tuple_text(t)
 }
+
+// A jail's filter moves into its own task.
+const _: () = {
+    const fn assert_send<T: Send>() {}
+    assert_send::<Filter>();
+};

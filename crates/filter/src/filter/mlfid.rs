@@ -4,8 +4,7 @@
 //! The cached data is shared with the failure being built, as the Python
 //! dict is: later changes (pending flag, `ip`) reach the cache too.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 use super::{FailData, Filter, MLFID_CACHE_MAX};
 use crate::failregex::{GroupValue, Groups, TupleLine};
@@ -18,7 +17,7 @@ impl Filter {
         mlfid: &str,
         groups: Groups,
         matched: &[TupleLine],
-    ) -> Rc<RefCell<FailData>> {
+    ) -> Arc<Mutex<FailData>> {
         let mut fail = FailData {
             groups,
             ..FailData::default()
@@ -41,7 +40,7 @@ impl Filter {
         let rc = match cached {
             Some(rc) => {
                 {
-                    let mut c = rc.borrow_mut();
+                    let mut c = rc.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                     users = c.update_users(fail.text("user").map(str::to_string));
                     if c.pop_truthy("nofail") {
                         nf |= 4;
@@ -70,7 +69,7 @@ impl Filter {
             None => {
                 if nf & 2 == 0 {
                     users = fail.update_users(fail.text("user").map(str::to_string));
-                    let rc = Rc::new(RefCell::new(fail));
+                    let rc = Arc::new(Mutex::new(fail));
                     self.mlfid_cache.insert(mlfid.to_string(), rc.clone());
                     self.mlfid_order.push_back(mlfid.to_string());
                     // Oldest entries go first once the cache is full
@@ -83,12 +82,12 @@ impl Filter {
                     rc
                 } else {
                     users = None;
-                    Rc::new(RefCell::new(fail))
+                    Arc::new(Mutex::new(fail))
                 }
             }
         };
         {
-            let mut f = rc.borrow_mut();
+            let mut f = rc.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let pending = std::mem::take(&mut f.mlfpending);
             if pending || users.as_ref().is_some_and(|u| u.len() > 1) {
                 f.groups.remove("nofail");
