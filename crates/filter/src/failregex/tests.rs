@@ -3,8 +3,10 @@ use std::path::PathBuf;
 use super::*;
 
 fn golden(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/golden")
+    std::env::var("IRONBAN_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
+        .join("golden")
         .join(rel)
 }
 
