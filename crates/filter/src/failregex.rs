@@ -175,7 +175,8 @@ pub fn tuple_full(t: &TupleLine) -> String {
 
 /// `"\n".join(lines without date) + "\n"` (fail2ban: `Regex._tupleLinesBuf`).
 pub fn tuple_lines_buf(lines: &[TupleLine]) -> String {
-    let mut s = String::new();
+    let len: usize = lines.iter().map(|t| t.0.len() + t.2.len() + 1).sum();
+    let mut s = String::with_capacity(len);
     for (i, t) in lines.iter().enumerate() {
         if i > 0 {
             s.push('\n');
@@ -343,7 +344,8 @@ impl Regex {
             }
         }
         let (ms, me) = caps.get(0).unwrap_or((0, 0));
-        let mut groups = Groups::new();
+        let mut groups =
+            Groups::with_capacity(self.names.len() + self.alt.len() + self.tuple.len());
         for (i, n) in &self.names {
             let v = match caps.text(buf, *i) {
                 Some(t) => GroupValue::Str(t.to_string()),

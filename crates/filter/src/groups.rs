@@ -48,6 +48,13 @@ impl Groups {
         Groups::default()
     }
 
+    /// An empty map with room for `n` groups.
+    pub fn with_capacity(n: usize) -> Groups {
+        Groups {
+            entries: Vec::with_capacity(n),
+        }
+    }
+
     /// The value of `name`.
     pub fn get(&self, name: &str) -> Option<&GroupValue> {
         self.entries
@@ -96,6 +103,7 @@ impl Groups {
 
     /// Moves every entry of `other` in, as Python's `dict.update`.
     pub(crate) fn update_from(&mut self, other: Groups, keep_existing_over_none: bool) {
+        self.entries.reserve(other.entries.len());
         for (k, v) in other.entries {
             if keep_existing_over_none && v == GroupValue::None && self.contains_key(&k) {
                 continue;
