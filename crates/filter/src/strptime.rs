@@ -442,13 +442,13 @@ pub fn group_dict_strptime<'a>(
     if let Some(b) = get("B") {
         month = FMONTHS
             .iter()
-            .position(|m| *m == b.to_lowercase())
+            .position(|m| m.eq_ignore_ascii_case(b))
             .map(|i| i as i64 + 1);
     }
     if let Some(b) = get("b") {
         month = MONTHS
             .iter()
-            .position(|m| *m == b.to_lowercase())
+            .position(|m| m.eq_ignore_ascii_case(b))
             .map(|i| i as i64 + 1);
     }
     let mut day = num("d");
