@@ -59,6 +59,15 @@ fn main() {
             sub
         }
     };
+    if program != "server" {
+        // Printing programs end quietly when their reader goes away
+        // (`ironban regex ... | head`), as Unix tools do. The server keeps
+        // Rust's ignored SIGPIPE: a client hanging up must not kill it.
+        // SAFETY: called before any thread exists; SIG_DFL is a valid handler.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let code = match program.as_str() {
         "client" => client::main(args),
         "server" => server::main(args),
