@@ -61,11 +61,23 @@ fn cached(
         t.weight = 100.0;
     }
     let t = Arc::new(t);
-    cache()
-        .lock()
-        .map_err(|_| poisoned())?
-        .insert(key.to_string(), t.clone());
+    let mut c = cache().lock().map_err(|_| poisoned())?;
+    if c.len() >= CACHE_MAX {
+        // fail2ban's cache is bounded too (`Utils.Cache(maxCount=1000)`);
+        // dropping the templates no detector holds keeps the shared ones.
+        c.retain(|_, t| Arc::strong_count(t) > 1);
+    }
+    c.insert(key.to_string(), t.clone());
     Ok(t)
+}
+
+/// fail2ban's `DD_patternCache` size.
+const CACHE_MAX: usize = 1000;
+
+/// How many date templates the process-wide cache holds (for tests).
+#[doc(hidden)]
+pub fn template_cache_len() -> usize {
+    cache().lock().map(|c| c.len()).unwrap_or(0)
 }
 
 fn poisoned() -> Error {
