@@ -296,18 +296,29 @@ pub fn print_out(fmt: &str, ret: &[&Failure], out: &mut impl Write) {
                 }
             }
             "row" => {
-                let mut d: Vec<String> = r
-                    .data
-                    .groups
-                    .iter()
-                    .map(|(k, v)| match v.as_str() {
-                        Some(s) => format!("'{k}': '{s}'"),
-                        None => format!("'{k}': None"),
-                    })
-                    .collect();
-                d.sort();
-                let t = r.time.map(|t| format!("{t:.1}")).unwrap_or("None".into());
-                let _ = writeln!(out, "['{id}',\t{t},\t{{{}}}],", d.join(", "));
+                // Python: '[%r,\t%r,\t%r],' of (fid, time, fail dict without matches).
+                let mut d = py_dict(&r.data.groups);
+                let mut extra = Vec::new();
+                if let Some(u) = &r.data.users {
+                    let items: Vec<String> = u.iter().map(|x| py_repr(x)).collect();
+                    extra.push(format!("'users': {{{}}}", items.join(", ")));
+                }
+                if let Some(ip) = &r.data.ip {
+                    extra.push(format!("'ip': {}", py_repr(&ip.to_string())));
+                }
+                if !extra.is_empty() {
+                    d.pop();
+                    if d.len() > 1 {
+                        d.push_str(", ");
+                    }
+                    d.push_str(&extra.join(", "));
+                    d.push('}');
+                }
+                let id =
+                    r.id.as_ref()
+                        .map_or("None".to_string(), |i| py_repr(&i.to_string()));
+                let t = r.time.map_or("None".to_string(), |t| format!("{t:?}"));
+                let _ = writeln!(out, "[{id},\t{t},\t{d}],");
             }
             f if !f.contains('<') => {
                 let v = match f {
@@ -344,6 +355,8 @@ pub fn print_out(fmt: &str, ret: &[&Failure], out: &mut impl Write) {
                         s = s.replace(&format!("<F-{}>", k.to_uppercase()), v);
                     }
                 }
+                // Failure tags without a value render empty, as in actions.
+                s = strip_unset_ftags(&s);
                 let matches = r.matches();
                 if s.contains("<msg>") && matches.len() > 1 {
                     for m in &matches {
@@ -358,4 +371,28 @@ pub fn print_out(fmt: &str, ret: &[&Failure], out: &mut impl Write) {
             }
         }
     }
+}
+
+/// Removes `<F-NAME>` tags left after substitution.
+fn strip_unset_ftags(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(p) = rest.find("<F-") {
+        out.push_str(&rest[..p]);
+        let after = &rest[p + 3..];
+        let n = after
+            .bytes()
+            .take_while(|c| {
+                c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_' || *c == b'-'
+            })
+            .count();
+        if n > 0 && after.as_bytes().get(n) == Some(&b'>') {
+            rest = &after[n + 1..];
+        } else {
+            out.push_str("<F-");
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
 }
