@@ -17,6 +17,22 @@ use crate::error::{Error, Result};
 /// fail2ban's `MAX_TAG_REPLACE_COUNT`.
 pub const MAX_TAG_REPLACE_COUNT: u32 = 25;
 
+/// Longest value substitution may build. Tags that multiply each other grow
+/// a value exponentially within the 25 replacements; fail2ban runs until
+/// Python's MemoryError, ironban stops with [`Error::SelfReferencing`].
+pub const MAX_TAG_VALUE_LEN: usize = 4 * 1024 * 1024;
+
+fn too_long(tag: &str, value: &str) -> Error {
+    let mut end = 200.min(value.len());
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    Error::SelfReferencing {
+        tag: tag.to_string(),
+        value: format!("{}... (beyond {MAX_TAG_VALUE_LEN} bytes)", &value[..end]),
+    }
+}
+
 /// Tags whose property values are backslash-escaped (fail2ban:
 /// `CommandAction._escapedTags`).
 pub const ESCAPED_TAGS: [&str; 3] = ["matches", "ipmatches", "ipjailmatches"];
@@ -132,7 +148,16 @@ fn find_tag(s: &str, from: usize) -> Option<TagMatch<'_>> {
 }
 
 /// Replaces every tag in one left-to-right pass (Python `TAG_CRE.sub`).
-fn sub_tags(s: &str, mut f: impl FnMut(&str) -> Option<String>) -> String {
+fn sub_tags(s: &str, f: impl FnMut(&str) -> Option<String>) -> String {
+    sub_tags_bounded(s, usize::MAX, f).unwrap_or_default()
+}
+
+/// [`sub_tags`], giving up (`None`) once the result would exceed `max` bytes.
+fn sub_tags_bounded(
+    s: &str,
+    max: usize,
+    mut f: impl FnMut(&str) -> Option<String>,
+) -> Option<String> {
     let mut out = String::with_capacity(s.len());
     let mut pos = 0;
     while let Some(m) = find_tag(s, pos) {
@@ -141,10 +166,13 @@ fn sub_tags(s: &str, mut f: impl FnMut(&str) -> Option<String>) -> String {
             Some(v) => out.push_str(&v),
             None => out.push_str(&s[m.start..m.end]),
         }
+        if out.len() > max {
+            return None;
+        }
         pos = m.end;
     }
     out.push_str(&s[pos..]);
-    out
+    (out.len() <= max).then_some(out)
 }
 
 /// Resolves property values against each other until stable (fail2ban:
@@ -203,7 +231,13 @@ pub fn substitute_recursive(
                     m = find_tag(&value, end).map(|m| (m.start, m.end, m.name.to_string()));
                     continue;
                 };
-                value = value.replace(&format!("<{rtag}>"), &repl);
+                let pat = format!("<{rtag}>");
+                // Checked before replacing: one replace can multiply the size.
+                let grown = value.matches(&pat).count().saturating_mul(repl.len());
+                if value.len().saturating_add(grown) > MAX_TAG_VALUE_LEN {
+                    return Err(too_long(tag, &value));
+                }
+                value = value.replace(&pat, &repl);
                 *rplc.entry(rtag).or_insert(0) += 1;
                 m = find_tag(&value, start).map(|m| (m.start, m.end, m.name.to_string()));
             }
@@ -293,7 +327,7 @@ pub fn replace_tag(
     let mut query = query.to_string();
     let mut count = MAX_TAG_REPLACE_COUNT + 1;
     loop {
-        let value = sub_tags(&query, |tag| {
+        let value = sub_tags_bounded(&query, MAX_TAG_VALUE_LEN, |tag| {
             let mut v: Option<&String> = None;
             if !conditional.is_empty() {
                 v = props
@@ -309,6 +343,9 @@ pub fn replace_tag(
                 None => hosts.add_repl(tag).map(str::to_string),
             }
         });
+        let Some(value) = value else {
+            return Err(too_long("", &query));
+        };
         if value == query || !value.contains('<') {
             return Ok(value);
         }

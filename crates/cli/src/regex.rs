@@ -107,6 +107,7 @@ impl Run {
             return_raw_host: opts.raw,
             check_all_regex: opts.check_all_regex && opts.out.is_none(),
             ignore_pending: opts.out.is_some(),
+            keep_pref_groups: opts.verbose > 0,
             logtimezone: opts.timezone.clone(),
             ..FilterOptions::default()
         };
@@ -294,6 +295,27 @@ impl Run {
                     ironban_config::read_filter(&confdir, &name, &args, &[]).map_err(|e| {
                         format!("Wrong config file: {e}\nERROR: failed to load filter {value}")
                     })?;
+                if self.opts.verbose > 1 {
+                    // fail2ban-regex `_dumpRealOptions`: logtype, datepattern
+                    // and the options given in `name[...]`.
+                    let mut keys: Vec<&str> = vec!["logtype", "datepattern"];
+                    keys.extend(args.iter().map(|(k, _)| k.as_str()));
+                    let mut seen = Vec::new();
+                    let mut parts = Vec::new();
+                    for k in keys {
+                        if seen.contains(&k) {
+                            continue;
+                        }
+                        seen.push(k);
+                        if let Some((_, v)) = def.options.iter().find(|(n, _)| n == k) {
+                            parts.push(format!("{}: {}", report::py_repr(k), report::py_repr(v)));
+                        }
+                    }
+                    self.say(
+                        out,
+                        format!("Real  filter options : {{{}}}", parts.join(", ")),
+                    );
+                }
                 self.fo.origin = Some(def.file.display().to_string());
                 self.fo.prefregex = def.prefregex.clone();
                 if let Some(m) = def.maxlines {
@@ -469,6 +491,12 @@ impl Run {
         for w in filter.take_warnings() {
             eprintln!("WARNING: {w}");
         }
+        if filter.match_errors() > 0 {
+            eprintln!(
+                "WARNING: {} regex searches exceeded PCRE2's limits and counted as no match",
+                filter.match_errors()
+            );
+        }
         if self.opts.out.is_some() {
             return 0;
         }
@@ -512,7 +540,7 @@ impl Run {
             Some(d) => filter.process_tuple((String::new(), String::new(), line.to_string()), d),
             None => filter.process_line(line),
         };
-        let info = filter.last_line_info().clone();
+        let info = filter.last_line_info().clone(); // small: a bool and two short lists
         if let Some(fmt) = self.opts.out.clone() {
             let ret: Vec<_> = found
                 .iter()
@@ -547,6 +575,13 @@ impl Run {
         }
         if info.pref_matched {
             stats.pref_matched += 1;
+            if let Some(g) = &info.pref_groups {
+                if stats.pref_groups.len() < stats.print_max {
+                    stats.pref_groups.push(report::py_dict(g));
+                } else if stats.pref_groups.len() == stats.print_max {
+                    stats.pref_groups.push("...".to_string());
+                }
+            }
         }
         for i in &info.ignored_by {
             if let Some(s) = stats.ignoreregex.get_mut(*i) {

@@ -336,6 +336,9 @@ fn find_section_refs(s: &str) -> Vec<(String, String)> {
 /// fail2ban's limit on how often one tag may be replaced inside one value.
 const MAX_TAG_REPLACE_COUNT: usize = 25;
 
+/// Longest value tag substitution may build (real values are a few KiB).
+pub const MAX_TAG_VALUE_LEN: usize = 4 * 1024 * 1024;
+
 /// `<([^ <>]+)>` searched from byte `from`: (start, end, name).
 fn find_tag(s: &str, from: usize) -> Option<(usize, usize, &str)> {
     let mut i = from;
@@ -407,7 +410,18 @@ pub fn substitute_recursive_tags(
                     m = find_tag(&value, mend).map(|(s, e, n)| (s, e, n.to_string()));
                     continue;
                 };
-                value = value.replace(&format!("<{rtag}>"), &repl);
+                let pat = format!("<{rtag}>");
+                // Checked before replacing: one replace can multiply the size.
+                let grown = value.matches(&pat).count().saturating_mul(repl.len());
+                if value.len().saturating_add(grown) > MAX_TAG_VALUE_LEN {
+                    // fail2ban grows such a value until Python's MemoryError
+                    // ends the configuration; an error here ends it the same
+                    // way without exhausting memory.
+                    return Err(Error::new(ErrorKind::RecursiveTags(format!(
+                        "value of {tag} grows beyond {MAX_TAG_VALUE_LEN} bytes while replacing <{rtag}>"
+                    ))));
+                }
+                value = value.replace(&pat, &repl);
                 *rplc.entry(rtag.clone()).or_insert(0) += 1;
                 m = find_tag(&value, mstart).map(|(s, e, n)| (s, e, n.to_string()));
             }

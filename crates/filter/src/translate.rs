@@ -59,7 +59,8 @@ pub fn translate(py: &str) -> Result<String, Error> {
                         let len = if n == b'u' { 4 } else { 8 };
                         let hex = py.get(i + 2..i + 2 + len).unwrap_or("");
                         if hex.len() != len || !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
-                            return err(&py[i..(i + 2 + len).min(py.len())], i);
+                            let end = (i + 2 + len).min(py.len());
+                            return err(&String::from_utf8_lossy(&b[i..end]), i);
                         }
                         out.push_str("\\x{");
                         out.push_str(hex);

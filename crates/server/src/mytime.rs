@@ -48,7 +48,20 @@ pub fn str2seconds(v: &Value) -> Result<Value, PyException> {
     if let Ok(f) = s.parse::<f64>() {
         return Ok(Value::Float(f));
     }
+    // Python evaluates the text: a bare word is an unknown name.
+    let is_ident = s
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_alphanumeric() || c == '_');
     let lower = s.to_ascii_lowercase();
+    if is_ident {
+        return Err(PyException::new(
+            "builtins",
+            "NameError",
+            format!("name '{s}' is not defined"),
+        ));
+    }
     let b = lower.as_bytes();
     let mut i = 0;
     let mut total_i: i64 = 0;
@@ -121,8 +134,14 @@ pub fn to_int(v: &Value) -> i64 {
     }
 }
 
-/// `MyTime.time2str`: local time as `%Y-%m-%d %H:%M:%S`.
+/// `MyTime.time2str`: local time as `%Y-%m-%d %H:%M:%S`; beyond what
+/// Python's datetime holds (a permanent ban's end) it is the last second of
+/// year 9999, as fail2ban prints it.
 pub fn time2str(t: f64) -> String {
+    const LAST: f64 = 253_402_300_799.0; // 9999-12-31 23:59:59 UTC
+    if t >= LAST {
+        return "9999-12-31 23:59:59".to_string();
+    }
     let secs = t.floor() as libc::time_t;
     // SAFETY: localtime_r writes into the tm we own; a zeroed tm is valid.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };

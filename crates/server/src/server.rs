@@ -9,6 +9,7 @@ use ironban_config::Value;
 use crate::database::Database;
 use crate::jail::runtime::SharedDb;
 use crate::jail::{Jail, JailHandle};
+use crate::jails::Jails;
 use crate::log::Logger;
 use crate::protocol::{Obj, PyException};
 
@@ -19,8 +20,8 @@ pub const FAIL2BAN_VERSION: &str = "1.1.2.dev1";
 /// Everything the transmitter acts on. Guarded by one mutex in the async
 /// server; no `.await` happens while it is held.
 pub struct Server {
-    /// Jails in creation order (fail2ban keeps a dict).
-    pub jails: Vec<Jail>,
+    /// The jail registry.
+    pub jails: Jails,
     /// The server log.
     pub log: Arc<Logger>,
     /// `loglevel` as set (upper-cased).
@@ -51,7 +52,7 @@ impl Server {
     /// A server with fail2ban's defaults, logging through `log`.
     pub fn new(log: Arc<Logger>) -> Server {
         Server {
-            jails: Vec::new(),
+            jails: Jails::default(),
             log,
             loglevel: "INFO".into(),
             logtarget: "STDERR".into(),
@@ -121,11 +122,7 @@ impl Server {
     /// # Errors
     /// `UnknownJailException(name)`.
     pub fn jail(&self, name: &Value) -> Result<&Jail, PyException> {
-        let n = jail_name(name);
-        self.jails
-            .iter()
-            .find(|j| j.name == n)
-            .ok_or_else(|| PyException::unknown_jail(&n))
+        self.jails.get(name)
     }
 
     /// The jail called `name`, mutable.
@@ -133,16 +130,12 @@ impl Server {
     /// # Errors
     /// `UnknownJailException(name)`.
     pub fn jail_mut(&mut self, name: &Value) -> Result<&mut Jail, PyException> {
-        let n = jail_name(name);
-        self.jails
-            .iter_mut()
-            .find(|j| j.name == n)
-            .ok_or_else(|| PyException::unknown_jail(&n))
+        self.jails.get_mut(name)
     }
 
     /// Whether a jail called `name` exists.
     pub fn exists(&self, name: &str) -> bool {
-        self.jails.iter().any(|j| j.name == name)
+        self.jails.exists(name)
     }
 
     /// `add <jail> <backend>`.
@@ -196,7 +189,7 @@ impl Server {
                 &format!("Jail '{name}' uses {u} {}", backend_kwargs(backend).repr()),
             );
         }
-        self.jails.push(jail);
+        self.jails.add(jail)?;
         self.log
             .info("jail", &format!("Initiated '{kind}' backend"));
         Ok(())
@@ -205,8 +198,7 @@ impl Server {
     /// Stops and removes a jail: its log files are released and its bans
     /// flushed as at fail2ban's stop.
     pub fn del_jail(&mut self, name: &str) {
-        if let Some(i) = self.jails.iter().position(|j| j.name == name) {
-            let jail = self.jails.remove(i);
+        if let Some(jail) = self.jails.remove_named(name) {
             stop_filter_and_actions(&self.log, &jail);
             if let Some(h) = &jail.runtime {
                 h.stop();
@@ -223,7 +215,7 @@ impl Server {
     pub fn stop_all_jails(&mut self) {
         self.log.info("server", "Stopping all jails");
         let jails = std::mem::take(&mut self.jails);
-        for j in &jails {
+        for j in jails.iter() {
             stop_filter_and_actions(&self.log, j);
             if let Some(h) = &j.runtime {
                 h.stop();
@@ -286,9 +278,7 @@ impl Server {
 
     /// Jails sorted by name.
     pub fn sorted_jails(&self) -> Vec<&Jail> {
-        let mut v: Vec<&Jail> = self.jails.iter().collect();
-        v.sort_by(|a, b| a.name.cmp(&b.name));
-        v
+        self.jails.sorted()
     }
 }
 
@@ -348,12 +338,4 @@ pub(crate) fn backend_kwargs(backend: &str) -> Value {
             })
             .collect(),
     )
-}
-
-/// The jail name as Python would use it as a dict key.
-fn jail_name(v: &Value) -> String {
-    match v {
-        Value::Str(s) => s.clone(),
-        other => other.repr(),
-    }
 }

@@ -347,7 +347,11 @@ fn bantime_increment_uses_the_ban_history() {
         &[("bantime.increment", "true")],
     );
     append(&logf, &fail_lines("192.0.2.9", 3));
-    assert!(wait_for(Duration::from_secs(10), || c.banned("t") == ["192.0.2.9"]));
+    // bantime 1 s: the ban may come and go between two polls of a busy
+    // machine; its log line stays.
+    assert!(wait_for(Duration::from_secs(10), || c
+        .log_text()
+        .contains("NOTICE  [t] Ban 192.0.2.9")));
     assert!(wait_for(Duration::from_secs(10), || c
         .banned("t")
         .is_empty()));
@@ -377,15 +381,20 @@ fn bantime_increment_uses_the_ban_history() {
     assert_eq!((n, t), (2, 2));
 }
 
-/// A log that does not exist yet at start is followed once it appears.
+/// A log that vanishes (rotated away without a successor) is followed again
+/// once it comes back; the jail keeps running meanwhile.
 #[test]
-fn a_log_that_appears_later_is_followed() {
+fn a_log_that_vanishes_and_comes_back_is_followed() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let logf = d.join("late.log");
+    append(&logf, "");
     let c = Child2::start(d, CHILD);
     configure(&c, d, "t", &logf, "3600", "3");
-    std::thread::sleep(Duration::from_millis(300));
+    std::thread::sleep(Duration::from_millis(500));
+    std::fs::remove_file(&logf).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(c.send(&["ping"]).repr(), "'pong'");
     append(&logf, &fail_lines("192.0.2.77", 3));
     assert!(
         wait_for(Duration::from_secs(10), || c.banned("t") == ["192.0.2.77"]),

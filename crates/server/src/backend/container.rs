@@ -4,7 +4,8 @@
 //! Rotation is recognised as fail2ban does: the inode changed (rename and
 //! create), the file is shorter than our position (copytruncate, or a log
 //! that shrank), or the first line's MD5 differs (the file was replaced
-//! with one of the same size or longer). Then reading starts again at 0.
+//! with one of the same size or longer; checked whenever the file grew,
+//! where fail2ban checks only every 30 s). Then reading starts again at 0.
 //! Only complete lines are returned: a line still being written stays in
 //! the file until its newline arrives, so no failure is cut in two.
 
@@ -104,7 +105,12 @@ impl FileContainer {
         let rotated_by_stat = self.vanished || meta.len() < self.pos || meta.ino() != self.ino;
         self.vanished = false;
         let mut hash = self.hash.clone();
-        if rotated_by_stat || self.hash.is_empty() || Instant::now() > self.hash_next {
+        // fail2ban re-hashes only every 30 s, so a copytruncate whose new
+        // lines outgrow the old position before that is read from the old
+        // position and its first lines are lost. ironban re-hashes whenever
+        // there is something new to read (one short read of the first line).
+        let grown = meta.len() > self.pos;
+        if rotated_by_stat || grown || self.hash.is_empty() || Instant::now() > self.hash_next {
             hash = first_line_md5(&mut f)?.unwrap_or_default();
             self.hash_next = Instant::now() + HASH_RECHECK;
         }

@@ -434,9 +434,9 @@ impl Engine {
             }
             let id = FailId::parse(&ip.to_string());
             let mut ticket = Ticket::new(id, t, f.matches());
-            for (k, v) in &f.data.groups {
+            for (k, v) in f.data.groups.iter() {
                 if let Some(s) = v.as_str() {
-                    ticket.data.insert(k.clone(), s.to_string());
+                    ticket.data.insert(k.to_string(), s.to_string());
                 }
             }
             if let Some(addr) = &f.data.ip {

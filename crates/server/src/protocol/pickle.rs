@@ -68,8 +68,11 @@ pub enum PickleError {
     TooLarge,
 }
 
-/// Most nodes a single pickle may create or expand to.
-pub(crate) const MAX_NODES: usize = 4_000_000;
+/// Most nodes a single pickle may create or expand to. The largest real
+/// request, a `reload` stream for hundreds of jails, is tens of thousands;
+/// each node costs ~100 bytes while a memo bomb is expanded, so this caps
+/// what a 300-byte request can make the server allocate at ~100 MB.
+pub(crate) const MAX_NODES: usize = 1_000_000;
 /// Deepest nesting a decoded value may have.
 pub(crate) const MAX_DEPTH: usize = 200;
 

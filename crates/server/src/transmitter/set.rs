@@ -201,6 +201,13 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
                 ));
             }
             let j = srv.jail_mut(name)?;
+            // fail2ban opens the file at once: a missing or unreadable one
+            // fails the command with Python's OSError.
+            if j.backend_name() != "systemd" && !j.logpaths.iter().any(|(p, _)| *p == path) {
+                if let Err(e) = std::fs::File::open(&path) {
+                    return Err(os_error(&e, &path));
+                }
+            }
             let before = j.logpaths.len();
             j.add_logpath(&path, tail);
             if j.logpaths.len() > before {
@@ -368,6 +375,15 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
         }
         "logtimezone" => {
             let v = arg(cmd, 2)?.clone();
+            // fail2ban validates the zone and keeps the value as given.
+            if let Value::Str(tz) = &v {
+                if ironban_filter::strptime::zone_offset(tz).is_none() {
+                    return Err(PyException::value_error(format!(
+                        "Unknown or unsupported time zone: {}",
+                        v.repr()
+                    )));
+                }
+            }
             srv.jail_mut(name)?.logtimezone = v.clone();
             Ok(q(Obj::from(v)))
         }
@@ -541,6 +557,24 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
             "Invalid command {} (no set action or not yet implemented)",
             opt_v.repr()
         ))),
+    }
+}
+
+/// Python's `OSError` subclass for an I/O error on `path`, with
+/// `(errno, strerror, filename)` as `open()` raises it.
+fn os_error(e: &std::io::Error, path: &str) -> PyException {
+    let errno = e.raw_os_error().unwrap_or(0);
+    let name = match e.kind() {
+        std::io::ErrorKind::NotFound => "FileNotFoundError",
+        std::io::ErrorKind::PermissionDenied => "PermissionError",
+        _ => "OSError",
+    };
+    let full = e.to_string();
+    let text = full.split(" (os error").next().unwrap_or(&full).to_string();
+    PyException {
+        module: "builtins".into(),
+        name: name.into(),
+        args: vec![Value::Int(errno.into()), Value::Str(text), Value::str(path)],
     }
 }
 

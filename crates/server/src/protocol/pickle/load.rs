@@ -530,8 +530,9 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Builds the value of node `id`; `count` bounds the total expansion so a
-    /// memo that references one big list many times cannot explode.
+    /// Builds the value of node `id`; `count` bounds the total expansion
+    /// (nodes, plus text at one per 8 bytes) so a memo that references one
+    /// big list or string many times cannot explode.
     fn build(&self, id: usize, depth: usize, count: &mut usize) -> Result<Obj, PickleError> {
         if depth > MAX_DEPTH {
             return Err(PickleError::TooLarge);
@@ -541,7 +542,17 @@ impl<'a> Reader<'a> {
             return Err(PickleError::TooLarge);
         }
         Ok(match &self.nodes[id] {
-            Node::Leaf(o) => o.clone(),
+            Node::Leaf(o) => {
+                // A memo can reference one long string millions of times:
+                // text counts too, one node per 8 bytes.
+                if let Obj::Str(t) | Obj::Ip(t) = o {
+                    *count += t.len() / 8;
+                    if *count > MAX_NODES {
+                        return Err(PickleError::TooLarge);
+                    }
+                }
+                o.clone()
+            }
             Node::List(items) => Obj::List(
                 items
                     .iter()
