@@ -10,7 +10,10 @@
 //!
 //! - every address banned before the kill — a row in `bips`, or a
 //!   completed `actionban` in the recording action's record — is banned
-//!   again after the restart (`Restore Ban`, or its lines read again);
+//!   again after the restart, and every row of `bips` by `Restore Ban`
+//!   (an address whose action ran but whose row was not yet written comes
+//!   back from its lines, read again as the log position is stored only
+//!   after the ban);
 //! - no address is banned twice in the firewall model (the recording
 //!   action of `common` writes `DOUBLE <ip>` when `actionban` finds the
 //!   address already blocked) and each server life bans an address at most
@@ -222,7 +225,18 @@ fn one_run(run: usize, kill_ms: u64) -> Figures {
         ));
     }
     let log = c.log_text();
-    f.restored = log.matches(&format!("[{JAIL}] Restore Ban ")).count();
+    let tag = format!("[{JAIL}] Restore Ban ");
+    let restored: BTreeSet<String> = log
+        .lines()
+        .filter_map(|l| l.find(&tag).map(|p| l[p + tag.len()..].trim().to_string()))
+        .collect();
+    f.restored = restored.len();
+    // What the database held at the kill comes back from the database, not
+    // only from lines that happen to be read again.
+    f.lost.extend(
+        bips.difference(&restored)
+            .map(|ip| format!("run {run}: {ip} in bips, not restored")),
+    );
     c.stop();
 
     let all_calls = calls(d);
