@@ -339,6 +339,8 @@ impl Engine {
                     .map(|ip| Ticket::new(FailId::parse(ip), now, Vec::new()))
                     .collect();
                 self.ban(tickets, now);
+                // The answer goes out once the live view shows its effect.
+                self.publish();
                 let _ = reply.send((self.actions.bans.ban_total() - before) as i64);
             }
             Msg::Attempt(ip, matches, reply) => {
@@ -355,10 +357,12 @@ impl Engine {
                 let id = FailId::parse(&ip);
                 let t = Ticket::new(id.clone(), now, matches);
                 self.count_failure(t, count, now);
+                self.publish();
                 let _ = reply.send(());
             }
             Msg::Unban(ips, reply) => {
                 let r = self.unban(&ips);
+                self.publish();
                 let _ = reply.send(r);
             }
             Msg::UnbanAll(reply) => {
@@ -368,6 +372,7 @@ impl Engine {
                 self.db("removing bans", |d| d.del_ban(&name, &[]));
                 let ev = self.actions.flush_bans(&mut self.exec, now, false);
                 self.log_events(&ev);
+                self.publish();
                 let _ = reply.send(n);
             }
             Msg::Config(c) => {
@@ -380,10 +385,12 @@ impl Engine {
             }
             Msg::Stop(reply) => {
                 self.stop();
+                self.publish();
                 let _ = reply.send(());
             }
             Msg::SavePositions(reply) => {
                 self.save_positions();
+                self.publish();
                 let _ = reply.send(());
             }
         }
