@@ -315,20 +315,21 @@ impl Engine {
                 self.pending_pos.insert(path, (pos, hash));
             }
             Msg::Journal { lines, at_end } => {
-                let op = self.journal_in_operation;
                 let mut last = None;
                 for l in lines {
-                    let now = mytime::now();
                     // fail2ban: in operation once an entry reaches "now".
-                    let live_now = op || l.time >= now - 1.0;
-                    self.process_line(&l.line, Some(l.time), live_now);
+                    if !self.journal_in_operation && l.time >= mytime::now() - 1.0 {
+                        self.journal_operation();
+                    }
+                    let op = self.journal_in_operation;
+                    self.process_line(&l.line, Some(l.time), op);
                     last = Some((l.time, l.cursor));
                 }
                 if last.is_some() {
                     self.pending_journal = last;
                 }
-                if at_end {
-                    self.journal_in_operation = true;
+                if at_end && !self.journal_in_operation {
+                    self.journal_operation();
                 }
             }
             Msg::Ban(ips, reply) => {
@@ -395,6 +396,18 @@ impl Engine {
             }
         }
         self.publish();
+    }
+
+    /// The journal reader caught up (fail2ban: `inOperationMode`).
+    fn journal_operation(&mut self) {
+        self.journal_in_operation = true;
+        self.log.info(
+            "filtersystemd",
+            &format!(
+                "[{}] Jail is in operation now (process new journal entries)",
+                self.conf.name
+            ),
+        );
     }
 
     /// One line through the filter (fail2ban: `processLine` with

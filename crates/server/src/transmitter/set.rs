@@ -262,6 +262,14 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
                     .collect();
                 if opt == "addjournalmatch" {
                     j.journalmatch.extend(groups);
+                    log.info(
+                        "filtersystemd",
+                        &format!(
+                            "[{}] Added journal match for: {}",
+                            j.name,
+                            Value::str(m.join(" ")).repr()
+                        ),
+                    );
                 } else {
                     j.journalmatch.retain(|g| !groups.contains(g));
                 }
