@@ -88,6 +88,8 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
                     ));
                 }
                 srv.dbfile = if none { None } else { Some(v) };
+                // The next jail start opens the new file.
+                srv.db = None;
             }
             return Ok(match &srv.dbfile {
                 None => Obj::None,
