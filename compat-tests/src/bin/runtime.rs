@@ -541,9 +541,72 @@ fn journal_phase(t: &mut Tally, base: &Path) {
     for s in sides.iter_mut() {
         s.stop();
     }
+    regex_on_journal(t, &sides[1].dir);
     compare(t, "journal: action record (sorted)", &sides, |s| {
         let mut v: Vec<String> = s.calls().lines().map(String::from).collect();
         v.sort();
         v.join("\n")
     });
+}
+
+/// `ironban regex systemd-journal[journalfiles=…]` prints what Debian's
+/// `fail2ban-regex` prints for the same journal files (with and without
+/// `-v`). The `ironban` binary: `$IRONBAN_BIN`, else beside this runner.
+fn regex_on_journal(t: &mut Tally, dir: &Path) {
+    let bin = std::env::var_os("IRONBAN_BIN")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::current_exe()
+                .ok()
+                .map(|p| p.with_file_name("ironban"))
+        });
+    let Some(bin) = bin.filter(|b| b.exists()) else {
+        t.check(false, || {
+            "journal regex: no ironban binary (cargo build -p ironban-cli)".into()
+        });
+        return;
+    };
+    let spec = format!(
+        "systemd-journal[journalfiles=\"{}/*.journal\"]",
+        dir.display()
+    );
+    let norm = |out: std::process::Output| -> String {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| match l.find("[processed in") {
+                Some(i) => &l[..i],
+                None => l,
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    for verbose in [false, true] {
+        let mut args = vec!["-m", "_SYSTEMD_UNIT=ssh.service"];
+        if verbose {
+            args.push("-v");
+        }
+        let regex = r"Failed password for \S+ from <HOST>";
+        let ours = Command::new(&bin)
+            .arg("regex")
+            .args(&args)
+            .arg(&spec)
+            .arg(regex)
+            .output();
+        let real = Command::new(PYTHON)
+            .arg("/usr/bin/fail2ban-regex")
+            .args(&args)
+            .arg(&spec)
+            .arg(regex)
+            .output();
+        let (Ok(ours), Ok(real)) = (ours, real) else {
+            t.check(false, || "journal regex: cannot run the programs".into());
+            continue;
+        };
+        let (a, b) = (norm(real), norm(ours));
+        t.check(a == b && a.contains("Lines: 8 lines"), || {
+            format!(
+                "journal regex (verbose {verbose}):\n  fail2ban-regex:\n{a}\n  ironban regex:\n{b}"
+            )
+        });
+    }
 }
