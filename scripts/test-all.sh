@@ -81,5 +81,14 @@ else
   status=1
 fi
 
+echo "== README main job (scripts/example.sh)"
+if ./scripts/example.sh > /tmp/ironban-example.out 2>&1; then
+  tail -n 1 /tmp/ironban-example.out
+else
+  cat /tmp/ironban-example.out
+  echo "test-all: the README's main job failed" >&2
+  status=1
+fi
+
 echo "compat: $total_pass passed, $total_fail failed"
 exit $status

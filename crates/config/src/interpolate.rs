@@ -342,7 +342,9 @@ pub const MAX_TAG_VALUE_LEN: usize = 4 * 1024 * 1024;
 /// `<([^ <>]+)>` searched from byte `from`: (start, end, name).
 fn find_tag(s: &str, from: usize) -> Option<(usize, usize, &str)> {
     let mut i = from;
-    while let Some(off) = s[i..].find('<') {
+    // Bytes: `from` may fall inside a multi-byte character after a
+    // replacement changed the text before it; `<` is one byte either way.
+    while let Some(off) = s.as_bytes().get(i..)?.iter().position(|&b| b == b'<') {
         let start = i + off;
         let rest = &s[start + 1..];
         let len = rest

@@ -64,3 +64,38 @@ fn large_but_bounded_expansion_resolves() {
         .map(|(_, v)| v.len());
     assert_eq!(ban, Some(10 * 4096));
 }
+
+/// fuzz/ini crash-6c0ef9…: replacing an inner `<type>` and then a whole
+/// `<p-<type>-i>` removed text before the position the search resumed
+/// from (fail2ban's `tre_search(value, m.start())`), which then lay past
+/// the end or inside a multi-byte character: slicing there panicked.
+/// Python (character offsets) finds no further tag; neither does ironban.
+#[test]
+fn tag_search_resumes_past_a_shrunk_value() {
+    use ironban_config::interpolate::substitute_recursive_tags;
+    use ironban_config::omap::OMap;
+    let cases = [
+        // The minimized fuzz input: the value vanishes entirely.
+        (
+            "<_nft_for_proto-<type>-iter><_nft_for_proto-<type>-iter>",
+            "",
+        ),
+        // The resume offset falls inside a 2-byte character.
+        (
+            "<p-<type>-i>\u{e9}\u{e9}\u{e9}\u{e9}<p-<type>-i>\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}",
+            "\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}",
+        ),
+    ];
+    for (value, want) in cases {
+        let mut m: OMap<Option<String>> = OMap::new();
+        m.insert("type", Some("multiport".to_string()));
+        m.insert("_nft_for_proto-multiport-iter", Some(String::new()));
+        m.insert("p-multiport-i", Some(String::new()));
+        m.insert("\u{fffd}", Some(value.to_string()));
+        let out = substitute_recursive_tags(&m, &[], |_| Ok(None)).expect("resolves");
+        assert_eq!(
+            out.get("\u{fffd}").cloned().flatten().as_deref(),
+            Some(want)
+        );
+    }
+}

@@ -379,12 +379,17 @@ impl Regex {
             });
         }
         // Which lines does the match cover?
-        let line_start = buf[..(ms + 1).min(buf.len())]
-            .rfind('\n')
+        // Bytes, not `str`: `ms + 1` and `me - 1` may fall inside a
+        // multi-byte character; `\n` is one byte either way.
+        let bytes = buf.as_bytes();
+        let line_start = bytes[..(ms + 1).min(bytes.len())]
+            .iter()
+            .rposition(|&b| b == b'\n')
             .map_or(0, |p| p + 1);
-        let line_end = match buf[me.saturating_sub(1)..].find('\n') {
-            Some(p) => me.saturating_sub(1) + p + 1,
-            None => buf.len(),
+        let from = me.saturating_sub(1).min(bytes.len());
+        let line_end = match bytes[from..].iter().position(|&b| b == b'\n') {
+            Some(p) => from + p + 1,
+            None => bytes.len(),
         };
         let c1 = buf[..line_start].matches('\n').count();
         let c2 = buf[..line_end].matches('\n').count().min(nlines);

@@ -112,3 +112,30 @@ fn date_template_cache_is_bounded() {
     let mut kept = kept;
     assert!(kept.match_time("2005-01-23 21:59:59 kept").is_some());
 }
+
+/// fuzz/failregex crash-029632…: with `maxlines` > 1 the filter works out
+/// which buffered lines a match covers by slicing the buffer one byte
+/// around the match; next to a multi-byte character that slice panicked.
+#[test]
+fn multiline_match_next_to_multibyte_char() {
+    for (prefregex, lines) in [
+        (Some("\u{fffd}"), vec!["\u{fffd}", "\u{fffd}"]),
+        (
+            None,
+            vec!["\u{20ac}192.0.2.1\u{20ac}", "\u{e9}192.0.2.2\u{e9}", "x"],
+        ),
+    ] {
+        let mut f = Filter::new(FilterOptions {
+            prefregex: prefregex.map(str::to_string),
+            failregex: vec!["(?m)<DNS>".into(), "(?m)<HOST>".into()],
+            maxlines: 3,
+            usedns: UseDns::No,
+            now: Some(1_700_000_000.0),
+            ..FilterOptions::default()
+        })
+        .expect("filter");
+        for l in lines {
+            let _ = f.process_line(l);
+        }
+    }
+}

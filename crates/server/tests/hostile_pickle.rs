@@ -70,6 +70,13 @@ fn pickle_bombs_are_refused_quickly() {
             python_pickle("d = {}\nfor i in range(30): d = {'a': d, 'b': d}\nobj = d"),
         ),
     ];
+    // fuzz/pickle timeout-bab249… (reply mode): an exception built from a
+    // big tuple, then referenced many times; each reference cloned the
+    // whole exception while counting as one node (4 GB from 1 KB).
+    cases.push((
+        "reply memo: exception x 100,000",
+        python_pickle("a = ['x' * 100] * 1000\ne = ValueError(*a)\nobj = (1, [e] * 100000)"),
+    ));
     // Hand-made: length fields that promise far more than is sent.
     let mut binunicode8 = vec![0x80, 4, 0x8d];
     binunicode8.extend_from_slice(&u64::MAX.to_le_bytes());
@@ -121,6 +128,9 @@ fn pickle_bombs_are_refused_quickly() {
         // here, a tenth of that in release.
         assert!(dt < Duration::from_secs(30), "{name} took {dt:?}");
         // The exponential ones can never be built within the limits.
+        if name.starts_with("reply memo") {
+            assert!(r2.is_err(), "{name} must be refused");
+        }
         if name.starts_with("memo")
             || name.starts_with("dict memo")
             || name.starts_with("nesting")

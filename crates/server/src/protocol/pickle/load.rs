@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use ironban_config::Value;
+
 use super::super::obj::{Obj, PyException};
 use super::{PickleError, KNOWN_EXCEPTIONS, MAX_DEPTH, MAX_NODES};
 
@@ -29,6 +31,58 @@ pub(crate) struct Reader<'a> {
     stack: Vec<Slot>,
     memo: HashMap<u64, usize>,
     dict_keys: HashMap<usize, HashMap<String, usize>>,
+    /// Nodes already expanded for REDUCE arguments (counts against MAX_NODES).
+    reduced: usize,
+}
+
+/// Nodes `o` stands for (text at one per 8 bytes), counted up to `cap`.
+fn obj_weight(o: &Obj, cap: usize) -> usize {
+    fn value_weight(v: &Value, cap: usize) -> usize {
+        match v {
+            Value::Str(t) => 1 + t.len() / 8,
+            Value::List(xs) | Value::Tuple(xs) => xs
+                .iter()
+                .try_fold(1usize, |n, x| {
+                    let n = n + value_weight(x, cap);
+                    (n <= cap).then_some(n)
+                })
+                .unwrap_or(cap + 1),
+            Value::Dict(kv) => kv
+                .iter()
+                .try_fold(1usize, |n, (k, x)| {
+                    let n = n + value_weight(k, cap) + value_weight(x, cap);
+                    (n <= cap).then_some(n)
+                })
+                .unwrap_or(cap + 1),
+            _ => 1,
+        }
+    }
+    match o {
+        Obj::Str(t) | Obj::Ip(t) => 1 + t.len() / 8,
+        Obj::List(xs) | Obj::Tuple(xs) => xs
+            .iter()
+            .try_fold(1usize, |n, x| {
+                let n = n + obj_weight(x, cap);
+                (n <= cap).then_some(n)
+            })
+            .unwrap_or(cap + 1),
+        Obj::Dict(kv) => kv
+            .iter()
+            .try_fold(1usize, |n, (k, x)| {
+                let n = n + obj_weight(k, cap) + obj_weight(x, cap);
+                (n <= cap).then_some(n)
+            })
+            .unwrap_or(cap + 1),
+        Obj::Exception(e) => e
+            .args
+            .iter()
+            .try_fold(1usize, |n, x| {
+                let n = n + value_weight(x, cap);
+                (n <= cap).then_some(n)
+            })
+            .unwrap_or(cap + 1),
+        _ => 1,
+    }
 }
 
 impl<'a> Reader<'a> {
@@ -42,6 +96,7 @@ impl<'a> Reader<'a> {
             stack: Vec::new(),
             memo: HashMap::new(),
             dict_keys: HashMap::new(),
+            reduced: 0,
         }
     }
 
@@ -243,7 +298,11 @@ impl<'a> Reader<'a> {
             Node::Class(m, n) => (m.clone(), n.clone()),
             _ => return Err(self.err("REDUCE of something that is not a known class")),
         };
-        let args = match self.build(args, 0, &mut 0)? {
+        // One budget for every REDUCE and the final value together.
+        let mut count = self.reduced;
+        let built = self.build(args, 0, &mut count)?;
+        self.reduced = count;
+        let args = match built {
             Obj::Tuple(a) => a,
             _ => return Err(self.err("REDUCE arguments are not a tuple")),
         };
@@ -280,7 +339,8 @@ impl<'a> Reader<'a> {
                 }
                 b'.' => {
                     let id = self.pop()?;
-                    return self.build(id, 0, &mut 0);
+                    let mut count = self.reduced;
+                    return self.build(id, 0, &mut count);
                 }
                 b'(' => self.stack.push(Slot::Mark),
                 b'0' => {
@@ -543,13 +603,12 @@ impl<'a> Reader<'a> {
         }
         Ok(match &self.nodes[id] {
             Node::Leaf(o) => {
-                // A memo can reference one long string millions of times:
-                // text counts too, one node per 8 bytes.
-                if let Obj::Str(t) | Obj::Ip(t) = o {
-                    *count += t.len() / 8;
-                    if *count > MAX_NODES {
-                        return Err(PickleError::TooLarge);
-                    }
+                // A memo can reference one long string, or an exception
+                // built from a big tuple, millions of times: a leaf counts
+                // as what it holds (text at one per 8 bytes).
+                *count += obj_weight(o, MAX_NODES) - 1;
+                if *count > MAX_NODES {
+                    return Err(PickleError::TooLarge);
                 }
                 o.clone()
             }
