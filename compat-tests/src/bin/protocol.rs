@@ -200,13 +200,52 @@ const SIDE_BY_SIDE: &[&str] = &[
     r#"['set', 'sshd', 'addjournalmatch', '_COMM=x']"#,
     r#"['get', 'sshd', 'journalmatch']"#,
     r#"['status', 'sshd', 'cymru']"#,
+    // An older ban would end at once with a 2 s bantime: fail2ban notices
+    // that at its next unban check, ironban within a second, so it goes first.
+    r#"['set', 'dovecot', 'unbanip', '192.0.2.60']"#,
     r#"['set', 'dovecot', 'bantime', '2']"#,
     r#"['set', 'dovecot', 'banip', '192.0.2.70', '192.0.2.71']"#,
     r#"['get', 'dovecot', 'banip']"#,
     r#"['sleep', '4']"#,
     r#"['get', 'dovecot', 'banip']"#,
     r#"['status', 'dovecot']"#,
+    r#"['set', 'dovecot', 'bantime', '-1']"#,
+    r#"['set', 'dovecot', 'banip', '192.0.2.90']"#,
+    r#"['get', 'dovecot', 'banip', '--with-time']"#,
+    r#"['set', 'dovecot', 'unbanip', '192.0.2.90']"#,
     r#"['set', 'dovecot', 'bantime', '600']"#,
+    r#"['set', 'sshd', 'addlogpath', '@TMP@/nonexistent.log']"#,
+    r#"['get', 'sshd', 'logpath']"#,
+    r#"['set', 'sshd', 'addlogpath', '@TMP@/mail.log', 'head', 'extra']"#,
+    r#"['set', 'sshd', 'logencoding', 'auto']"#,
+    r#"['set', 'sshd', 'usedns', True]"#,
+    r#"['set', 'sshd', 'idle', 'off']"#,
+    r#"['set', 'sshd', 'addignoreip', 'not an ip!!']"#,
+    r#"['get', 'sshd', 'ignoreip']"#,
+    r#"['set', 'sshd', 'addignoreip', '192.0.2.0/24', '2001:db8::/32', '10.0.0.1']"#,
+    r#"['get', 'sshd', 'ignoreip']"#,
+    r#"['set', 'sshd', 'delignoreip', '192.0.2.0/24']"#,
+    r#"['set', 'sshd', 'addfailregex', '^bad (']"#,
+    r#"['set', 'sshd', 'addfailregex', '^no id here$']"#,
+    r#"['set', 'sshd', 'addfailregex', '']"#,
+    r#"['set', 'sshd', 'addignoreregex', '^ignored <HOST>$']"#,
+    r#"['get', 'sshd', 'ignoreregex']"#,
+    r#"['set', 'sshd', 'prefregex', '']"#,
+    r#"['get', 'sshd', 'prefregex']"#,
+    r#"['set', 'sshd', 'datepattern', '%bogus']"#,
+    r#"['set', 'sshd', 'logtimezone', 'Mars/Phobos']"#,
+    r#"['set', 'sshd', 'findtime', 'abc']"#,
+    r#"['set', 'sshd', 'bantime', '1h 30m']"#,
+    r#"['get', 'sshd', 'bantime']"#,
+    r#"['set', 'sshd', 'findtime', '1.5h']"#,
+    r#"['set', 'sshd', 'maxretry', 3.7]"#,
+    r#"['set', 'sshd', 'banip']"#,
+    r#"['set', 'sshd', 'unbanip']"#,
+    r#"['get', 'sshd', 'banned', '1.2.3.4']"#,
+    r#"['set', 'sshd', 'attempt', '1.2.3.4', 'l1']"#,
+    r#"['status', 'sshd', 'short']"#,
+    r#"['set', 'sshd', 'ignoreself', 'yes']"#,
+    r#"['set', 'sshd', 'ignoreself', 0]"#,
     r#"['set', 'sshd', 'banip', '192.0.2.50']"#,
     r#"['set', 'dovecot', 'banip', '192.0.2.51']"#,
     r#"['reload', 'sshd', [], [['add', 'sshd', 'polling'], ['set', 'sshd', 'addlogpath', '@TMP@/logs/auth.log', 'head'], ['set', 'sshd', 'maxretry', 4], ['start', 'sshd']]]"#,
@@ -232,6 +271,10 @@ const SIDE_BY_SIDE: &[&str] = &[
 /// `add` of an existing jail (1.0.2 fails with a NameError bug, 1.1.2 raises
 /// DuplicateJailException, as ironban).
 const VERSION_DIFFERENCES: &[&str] = &["['version']", "['stats']", "['add', 'sshd', 'polling']"];
+
+/// Commands whose answer carries the regex engine's own error text (Python
+/// `re` versus PCRE2); the exception class and the first line agree.
+const ENGINE_DIFFERENCES: &[&str] = &["['set', 'sshd', 'addfailregex', '^bad (']"];
 
 struct Case {
     name: String,
@@ -309,12 +352,19 @@ fn load_cases(dir: &Path) -> Vec<Case> {
 
 /// Replaces `YYYY-mm-dd HH:MM:SS` timestamps (wall clock of a run) by `<T>`.
 fn norm_times(s: &str) -> String {
+    norm_times_but(s, None)
+}
+
+/// As [`norm_times`], keeping timestamps that start with `keep` (a
+/// permanent ban's end is not wall-clock).
+fn norm_times_but(s: &str, keep: Option<&str>) -> String {
     let b = s.as_bytes();
     let mut out = String::new();
     let mut i = 0;
     let pat = b"dddd-dd-dd dd:dd:dd";
     while i < b.len() {
         if i + pat.len() <= b.len()
+            && !keep.is_some_and(|k| s[i..].starts_with(k))
             && pat.iter().zip(&b[i..i + pat.len()]).all(|(p, c)| {
                 if *p == b'd' {
                     c.is_ascii_digit()
@@ -498,6 +548,7 @@ fn replay(sock: &Path, raw: &[u8], n_replies: usize) -> Vec<Vec<u8>> {
     let mut chunk = [0u8; 65536];
     while out.len() < n_replies {
         match s.read(&mut chunk) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Ok(0) | Err(_) => break,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
@@ -869,9 +920,22 @@ fn side_by_side(t: &mut Tally, tmp: &Path, golden: &[Value]) {
             skipped += 1;
             continue;
         }
+        if ENGINE_DIFFERENCES.contains(text) {
+            // Same class and same first line; the engine's message differs.
+            let first = |r: &str| r.split("\\n").next().unwrap_or("").to_string();
+            t.check(first(&a) == first(&b), || {
+                format!("(e) {text}: fail2ban {a} ironban {b}")
+            });
+            continue;
+        }
         // fail2ban 1.1 shortened the IPv6 part of `<HOST>` (`|::){1,7}` became
         // `|:){1,7}`, see golden/failregex-expanded); ironban expands as 1.1.2.
         let a = a.replace(r"|::){1,7}", r"|:){1,7}");
+        // Ban start times are wall-clock; a permanent ban's end is not.
+        let (a, b) = (
+            norm_times_but(&a, Some("9999-")),
+            norm_times_but(&b, Some("9999-")),
+        );
         t.check(a == b, || format!("(e) {text}: fail2ban {a} ironban {b}"));
     }
     println!(
@@ -880,6 +944,17 @@ fn side_by_side(t: &mut Tally, tmp: &Path, golden: &[Value]) {
     );
     let _ = send(&real_sock, &[Value::str("stop")]);
     let _ = send(&ours.sock, &[Value::str("stop")]);
+    // fail2ban normally exits at once; never let a stuck one hang the suite.
+    for _ in 0..500 {
+        if matches!(real.try_wait(), Ok(Some(_))) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    if !matches!(real.try_wait(), Ok(Some(_))) {
+        eprintln!("protocol: (e) fail2ban-server did not stop within 10 s; killed");
+        let _ = real.kill();
+    }
     let _ = real.wait();
     ours.wait();
 }

@@ -2,7 +2,8 @@
 //!
 //! Called as `fail2ban-client`, `fail2ban-server` or `fail2ban-regex` (a link
 //! or copy with that name) it behaves as that program; called as `ironban` it
-//! takes the program as its first word: `ironban client|server|regex|check`.
+//! takes the program as its first word: `ironban client|server|regex|check`
+//! (and `man`, `completions`).
 //! Each program parses its own options, since fail2ban's three tools each have
 //! their own command line.
 
@@ -11,7 +12,11 @@ use std::path::Path;
 
 mod check;
 mod client;
+mod color;
+mod commands;
+mod completions;
 mod dump;
+mod man;
 mod regex;
 mod server;
 
@@ -22,7 +27,9 @@ commands:
   client   talk to a running server, or dump the config (-d); as fail2ban-client
   server   run the daemon; as fail2ban-server
   regex    test a filter against a log; as fail2ban-regex
-  check    load a config and report problems, or dry-run a jail's actions
+  check    load a config and report every problem, or dry-run a jail's actions
+  man      write the man pages (--out DIR) or print one
+  completions SHELL   print bash/zsh/fish completions
 
 ironban is also fail2ban-client, fail2ban-server and fail2ban-regex when
 called by those names.";
@@ -52,11 +59,22 @@ fn main() {
             sub
         }
     };
+    if program != "server" {
+        // Printing programs end quietly when their reader goes away
+        // (`ironban regex ... | head`), as Unix tools do. The server keeps
+        // Rust's ignored SIGPIPE: a client hanging up must not kill it.
+        // SAFETY: called before any thread exists; SIG_DFL is a valid handler.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let code = match program.as_str() {
         "client" => client::main(args),
         "server" => server::main(args),
         "regex" => regex::main(args),
         "check" => check::main(args),
+        "man" => man::main(args),
+        "completions" => completions::main(args),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             0

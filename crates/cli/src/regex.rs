@@ -8,6 +8,7 @@
 //! lines are kept only as far as they will be printed. `--json` prints the
 //! same facts as one JSON object.
 
+mod journal;
 mod opts;
 mod report;
 
@@ -106,6 +107,7 @@ impl Run {
             return_raw_host: opts.raw,
             check_all_regex: opts.check_all_regex && opts.out.is_none(),
             ignore_pending: opts.out.is_some(),
+            keep_pref_groups: opts.verbose > 0,
             logtimezone: opts.timezone.clone(),
             ..FilterOptions::default()
         };
@@ -293,6 +295,27 @@ impl Run {
                     ironban_config::read_filter(&confdir, &name, &args, &[]).map_err(|e| {
                         format!("Wrong config file: {e}\nERROR: failed to load filter {value}")
                     })?;
+                if self.opts.verbose > 1 {
+                    // fail2ban-regex `_dumpRealOptions`: logtype, datepattern
+                    // and the options given in `name[...]`.
+                    let mut keys: Vec<&str> = vec!["logtype", "datepattern"];
+                    keys.extend(args.iter().map(|(k, _)| k.as_str()));
+                    let mut seen = Vec::new();
+                    let mut parts = Vec::new();
+                    for k in keys {
+                        if seen.contains(&k) {
+                            continue;
+                        }
+                        seen.push(k);
+                        if let Some((_, v)) = def.options.iter().find(|(n, _)| n == k) {
+                            parts.push(format!("{}: {}", report::py_repr(k), report::py_repr(v)));
+                        }
+                    }
+                    self.say(
+                        out,
+                        format!("Real  filter options : {{{}}}", parts.join(", ")),
+                    );
+                }
                 self.fo.origin = Some(def.file.display().to_string());
                 self.fo.prefregex = def.prefregex.clone();
                 if let Some(m) = def.maxlines {
@@ -313,10 +336,6 @@ impl Run {
     fn start(&mut self, out: &mut impl Write) -> i32 {
         let args = self.opts.args.clone();
         let (log, regex) = (&args[0], &args[1]);
-        if log.starts_with("systemd-journal") {
-            let _ = writeln!(out, "Error: systemd library not found. Exiting...");
-            return EXIT_ERROR;
-        }
         if let Err(e) = self.read_regex(regex, true, out) {
             let _ = writeln!(out, "ERROR: {e}");
             return EXIT_ERROR;
@@ -351,7 +370,33 @@ impl Run {
         };
         let path = Path::new(log);
         let t0 = Instant::now();
-        if path.is_file() {
+        if !path.is_file() && log.starts_with("systemd-journal") {
+            let m: Vec<String> = self
+                .opts
+                .journalmatch
+                .as_deref()
+                .map(|m| m.split_whitespace().map(String::from).collect())
+                .unwrap_or_default();
+            let entries = match journal::entries(log, &m) {
+                Ok(e) => e,
+                Err(e) => {
+                    let _ = writeln!(out, "ERROR: {e}");
+                    return EXIT_ERROR;
+                }
+            };
+            self.say(out, "Use         systemd journal".to_string());
+            self.say(out, format!("Use         encoding : {encoding}"));
+            if !m.is_empty() {
+                self.say(out, format!("Use    journal match : {}", m.join(" ")));
+            }
+            if self.text {
+                let _ = writeln!(out);
+            }
+            self.report.journal = true;
+            for (line, t) in entries {
+                self.process_line_at(&mut filter, &line, Some(t), out);
+            }
+        } else if path.is_file() {
             let file = match File::open(path) {
                 Ok(f) => f,
                 Err(e) => {
@@ -446,6 +491,12 @@ impl Run {
         for w in filter.take_warnings() {
             eprintln!("WARNING: {w}");
         }
+        if filter.match_errors() > 0 {
+            eprintln!(
+                "WARNING: {} regex searches exceeded PCRE2's limits and counted as no match",
+                filter.match_errors()
+            );
+        }
         if self.opts.out.is_some() {
             return 0;
         }
@@ -463,6 +514,17 @@ impl Run {
 
     /// One log line (fail2ban-regex: `process` + `testRegex`).
     fn process_line(&mut self, filter: &mut Filter, line: &str, out: &mut impl Write) {
+        self.process_line_at(filter, line, None, out)
+    }
+
+    /// A line, with its time when the source knows it (journal entries).
+    fn process_line_at(
+        &mut self,
+        filter: &mut Filter,
+        line: &str,
+        date: Option<f64>,
+        out: &mut impl Write,
+    ) {
         let line = line.trim_end_matches(['\r', '\n']);
         if line.starts_with('#') || line.is_empty() {
             return;
@@ -474,8 +536,11 @@ impl Run {
             Vec::new()
         };
         let full = org.len() >= maxlines;
-        let found = filter.process_line(line);
-        let info = filter.last_line_info().clone();
+        let found = match date {
+            Some(d) => filter.process_tuple((String::new(), String::new(), line.to_string()), d),
+            None => filter.process_line(line),
+        };
+        let info = filter.last_line_info().clone(); // small: a bool and two short lists
         if let Some(fmt) = self.opts.out.clone() {
             let ret: Vec<_> = found
                 .iter()
@@ -510,6 +575,13 @@ impl Run {
         }
         if info.pref_matched {
             stats.pref_matched += 1;
+            if let Some(g) = &info.pref_groups {
+                if stats.pref_groups.len() < stats.print_max {
+                    stats.pref_groups.push(report::py_dict(g));
+                } else if stats.pref_groups.len() == stats.print_max {
+                    stats.pref_groups.push("...".to_string());
+                }
+            }
         }
         for i in &info.ignored_by {
             if let Some(s) = stats.ignoreregex.get_mut(*i) {

@@ -18,7 +18,10 @@ fn stdout(o: &Output) -> String {
 }
 
 fn upstream() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/upstream/fail2ban")
+    std::env::var("IRONBAN_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
+        .join("upstream/fail2ban")
 }
 
 #[test]

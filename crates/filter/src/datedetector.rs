@@ -210,39 +210,37 @@ pub struct DateDetector {
     templates: Vec<DetectorTemplate>,
     caps: Vec<Captures>,
     names: std::collections::HashSet<String>,
-    last_pos: (usize, String, String),
-    last_end_pos: (usize, String, String),
+    last_pos: (usize, Option<char>, Option<char>),
+    last_end_pos: (usize, Option<char>, Option<char>),
     last_idx: usize,
     first_unused: usize,
     /// `logtimezone`, in minutes.
     pub default_tz: Option<i32>,
 }
 
-fn char_before(s: &str, i: usize) -> String {
-    // `i` comes from the previous line: it may fall inside a character here.
-    s.get(..i)
-        .and_then(|p| p.chars().next_back())
-        .map(String::from)
-        .unwrap_or_default()
+/// Python `line[i-1:i]` as a char (`None` = empty string).
+fn char_before(s: &str, i: usize) -> Option<char> {
+    if i == 0 || i > s.len() || !s.is_char_boundary(i) {
+        return None;
+    }
+    s[..i].chars().next_back()
 }
 
-fn char_at(s: &str, i: usize) -> String {
-    s.get(i..)
-        .and_then(|r| r.chars().next())
-        .map(String::from)
-        .unwrap_or_default()
+/// Python `line[i:i+1]` as a char (`None` = empty string).
+fn char_at(s: &str, i: usize) -> Option<char> {
+    s.get(i..).and_then(|r| r.chars().next())
 }
 
-fn is_alnum(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(char::is_alphanumeric)
+fn is_alnum(c: Option<char>) -> bool {
+    c.is_some_and(char::is_alphanumeric)
 }
 
 impl DateDetector {
     /// An empty detector; [`DateDetector::match_time`] adds the defaults on first use.
     pub fn new() -> DateDetector {
         DateDetector {
-            last_pos: (1, String::new(), String::new()),
-            last_end_pos: (0x7fff_ffff, String::new(), String::new()),
+            last_pos: (1, None, None),
+            last_end_pos: (0x7fff_ffff, None, None),
             last_idx: usize::MAX,
             ..Default::default()
         }
@@ -375,9 +373,9 @@ impl DateDetector {
                 let lp = &self.last_pos;
                 let le = &self.last_end_pos;
                 let begin_ok = char_before(line, distance) == lp.1
-                    || (char_at(line, distance) == lp.2 && !is_alnum(&lp.2));
+                    || (char_at(line, distance) == lp.2 && !is_alnum(lp.2));
                 let end_ok = char_at(line, endpos) == le.2
-                    || (char_before(line, endpos) == le.1 && !is_alnum(&le.1));
+                    || (char_before(line, endpos) == le.1 && !is_alnum(le.1));
                 if begin_ok
                     && end_ok
                     && distance <= line.len()

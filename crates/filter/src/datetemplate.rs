@@ -306,14 +306,20 @@ impl DateTemplate {
     pub fn get_date(&self, line: &str, caps: &Captures, ctx: &TimeContext) -> Option<f64> {
         match &self.kind {
             Kind::Pattern(_) => {
-                let get = |k: &str| -> Option<String> {
-                    // Python's groupdict keeps the last group of a name.
-                    self.names
+                // The strptime fields that took part, collected once per match.
+                let mut fields: [Option<&str>; FIELDS.len()] = [None; FIELDS.len()];
+                for (i, n) in &self.names {
+                    if let Some(slot) = FIELDS.iter().position(|f| *f == n.as_str()) {
+                        if let Some(t) = caps.text(line, *i) {
+                            fields[slot] = Some(t);
+                        }
+                    }
+                }
+                let get = |k: &str| -> Option<&str> {
+                    FIELDS
                         .iter()
-                        .filter(|(_, n)| n == k)
-                        .filter_map(|(i, _)| caps.text(line, *i))
-                        .next_back()
-                        .map(str::to_string)
+                        .position(|f| *f == k)
+                        .and_then(|slot| fields[slot])
                 };
                 group_dict_strptime(&get, ctx)
             }
@@ -336,6 +342,11 @@ impl DateTemplate {
         }
     }
 }
+
+/// The group names `group_dict_strptime` reads.
+const FIELDS: [&str; 14] = [
+    "y", "Y", "m", "B", "b", "d", "H", "I", "p", "M", "S", "j", "z", "Z",
+];
 
 fn epoch_re(long: bool) -> &'static str {
     if long {

@@ -6,7 +6,7 @@
 //! buffer of lines gives the groups and which lines took part in the match.
 //! (fail2ban: `server/failregex.py`.)
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::OnceLock;
 
 use crate::error::{Error, ErrorKind};
@@ -175,7 +175,8 @@ pub fn tuple_full(t: &TupleLine) -> String {
 
 /// `"\n".join(lines without date) + "\n"` (fail2ban: `Regex._tupleLinesBuf`).
 pub fn tuple_lines_buf(lines: &[TupleLine]) -> String {
-    let mut s = String::new();
+    let len: usize = lines.iter().map(|t| t.0.len() + t.2.len() + 1).sum();
+    let mut s = String::with_capacity(len);
     for (i, t) in lines.iter().enumerate() {
         if i > 0 {
             s.push('\n');
@@ -187,38 +188,7 @@ pub fn tuple_lines_buf(lines: &[TupleLine]) -> String {
     s
 }
 
-/// A value of a failure's named group.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GroupValue {
-    /// The group did not take part in the match (Python `None`).
-    None,
-    /// The matched text.
-    Str(String),
-    /// A `tuple_<name>` combination.
-    Tuple(Vec<Option<String>>),
-}
-
-impl GroupValue {
-    /// Python truthiness: a non-empty string or tuple.
-    pub fn truthy(&self) -> bool {
-        match self {
-            GroupValue::None => false,
-            GroupValue::Str(s) => !s.is_empty(),
-            GroupValue::Tuple(t) => !t.is_empty(),
-        }
-    }
-
-    /// The string, for `Str`.
-    pub fn as_str(&self) -> Option<&str> {
-        match self {
-            GroupValue::Str(s) => Some(s),
-            _ => None,
-        }
-    }
-}
-
-/// Named groups of one match, Python `groupdict()` plus alt/tuple merging.
-pub type Groups = BTreeMap<String, GroupValue>;
+pub use crate::groups::{GroupValue, Groups};
 
 /// The result of [`Regex::search`]: groups and the buffer lines matched.
 #[derive(Debug, Clone)]
@@ -237,11 +207,12 @@ pub struct Regex {
     raw: String,
     expanded: String,
     pattern: Pattern,
-    alt: Vec<(String, String)>,
-    tuple: Vec<(String, String)>,
-    names: Vec<(usize, String)>,
+    alt: Vec<(String, Arc<str>)>,
+    tuple: Vec<(String, Arc<str>)>,
+    names: Vec<(usize, Arc<str>)>,
     skiplines: Vec<usize>,
     deprecated_host: bool,
+    match_errors: std::sync::atomic::AtomicU64,
 }
 
 /// The groups that identify a failure (fail2ban: `FAILURE_ID_PRESENTS`).
@@ -273,11 +244,11 @@ impl Regex {
         let mut skiplines = Vec::new();
         for (i, n) in pattern.capture_names().iter().enumerate() {
             let Some(n) = n else { continue };
-            names.push((i, n.clone()));
+            names.push((i, Arc::from(n.as_str())));
             if let Some(rest) = n.strip_prefix("alt_") {
-                alt.push((n.clone(), map_tag_to_opt(strip_num_suffix(rest))));
+                alt.push((n.clone(), Arc::from(map_tag_to_opt(strip_num_suffix(rest)))));
             } else if let Some(rest) = n.strip_prefix("tuple_") {
-                tuple.push((n.clone(), map_tag_to_opt(strip_num_suffix(rest))));
+                tuple.push((n.clone(), Arc::from(map_tag_to_opt(strip_num_suffix(rest)))));
             }
         }
         // Python scans skiplines0, skiplines1, ... until one is missing.
@@ -297,6 +268,7 @@ impl Regex {
             names,
             skiplines,
             deprecated_host: false,
+            match_errors: Default::default(),
         })
     }
 
@@ -348,6 +320,11 @@ impl Regex {
         self.deprecated_host
     }
 
+    /// Searches PCRE2 aborted (match or JIT stack limit); each counted as no match.
+    pub fn match_errors(&self) -> u64 {
+        self.match_errors.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// True when the regex has a group of that name.
     pub fn has_group(&self, name: &str) -> bool {
         self.pattern.capture_index(name).is_some()
@@ -356,17 +333,25 @@ impl Regex {
     /// Searches `buf` (the `\n`-joined lines plus a final `\n`); `nlines`
     /// is the number of lines in it. (fail2ban: `Regex.search`.)
     pub fn search(&self, buf: &str, nlines: usize, caps: &mut Captures) -> Option<RegexMatch> {
-        if !matches!(self.pattern.captures_at(buf, 0, caps), Ok(true)) {
-            return None;
+        match self.pattern.captures_at(buf, 0, caps) {
+            Ok(true) => {}
+            Ok(false) => return None,
+            Err(_) => {
+                // PCRE2 gave up (match/JIT limit): no match, counted.
+                self.match_errors
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return None;
+            }
         }
         let (ms, me) = caps.get(0).unwrap_or((0, 0));
-        let mut groups = Groups::new();
+        let mut groups =
+            Groups::with_capacity(self.names.len() + self.alt.len() + self.tuple.len());
         for (i, n) in &self.names {
             let v = match caps.text(buf, *i) {
                 Some(t) => GroupValue::Str(t.to_string()),
                 None => GroupValue::None,
             };
-            groups.insert(n.clone(), v);
+            groups.push_unique(n.clone(), v);
         }
         for (k, n) in &self.alt {
             let v = groups.get(k).cloned().unwrap_or(GroupValue::None);

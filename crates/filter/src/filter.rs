@@ -8,9 +8,8 @@
 //! (fail2ban: `server/filter.py`, `Filter.processLine` / `findFailure` /
 //! `_mergeFailure`.)
 
-use std::cell::RefCell;
-use std::collections::{BTreeSet, VecDeque};
-use std::rc::Rc;
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 
 use crate::datedetector::DateDetector;
 use crate::error::{Error, ErrorKind};
@@ -20,6 +19,8 @@ use crate::failregex::{
 use crate::ipdns::{text_to_ip, Cidr, IpAddr};
 use crate::pattern::Captures;
 use crate::strptime::{zone_offset, TimeContext};
+
+mod mlfid;
 
 /// A filter's settings as plain strings and flags, wherever they came from
 /// (a filter file through ironban-config, `fail2ban-regex` arguments, the
@@ -48,6 +49,9 @@ pub struct FilterOptions {
     pub ignore_pending: bool,
     /// A fixed "now" for year inference; `None` = the system clock.
     pub now: Option<f64>,
+    /// Keep the prefregex groups of each line in [`LineInfo::pref_groups`]
+    /// (fail2ban-regex `-v`).
+    pub keep_pref_groups: bool,
     /// Where the options come from (e.g. the filter file), for messages.
     pub origin: Option<String>,
 }
@@ -66,6 +70,7 @@ impl Default for FilterOptions {
             check_all_regex: false,
             ignore_pending: true,
             now: None,
+            keep_pref_groups: false,
             origin: None,
         }
     }
@@ -154,8 +159,8 @@ pub struct LineInfo {
     pub pref_matched: bool,
     /// Indexes of the ignoreregexes that matched.
     pub ignored_by: Vec<usize>,
-    /// Failregexes that failed to match because PCRE2 gave up.
-    pub match_errors: usize,
+    /// The prefregex groups (with `content`), when `keep_pref_groups` is set.
+    pub pref_groups: Option<Groups>,
 }
 
 /// A compiled filter with its line state.
@@ -170,7 +175,8 @@ pub struct Filter {
     caps_ignore: Vec<Captures>,
     date_detector: Option<DateDetector>,
     line_buffer: Vec<TupleLine>,
-    mlfid_cache: VecDeque<(String, Rc<RefCell<FailData>>)>,
+    mlfid_cache: HashMap<String, Arc<Mutex<FailData>>>,
+    mlfid_order: VecDeque<String>,
     last_date: Option<f64>,
     last_time_text: String,
     warnings: Vec<String>,
@@ -249,7 +255,8 @@ impl Filter {
             caps_ignore,
             date_detector: Some(date_detector),
             line_buffer: Vec::new(),
-            mlfid_cache: VecDeque::new(),
+            mlfid_cache: HashMap::new(),
+            mlfid_order: VecDeque::new(),
             last_date: None,
             last_time_text: String::new(),
             warnings,
@@ -290,6 +297,12 @@ impl Filter {
     /// The multi-line buffer (lines not yet consumed by a match).
     pub fn line_buffer(&self) -> &[TupleLine] {
         &self.line_buffer
+    }
+
+    /// Regex searches PCRE2 gave up on so far (each treated as no match).
+    pub fn match_errors(&self) -> u64 {
+        let all = self.pref.iter().chain(&self.fail).chain(&self.ignore);
+        all.map(Regex::match_errors).sum()
     }
 
     /// Facts about the last processed line.
@@ -415,60 +428,71 @@ impl Filter {
         } else {
             self.line_buffer = vec![tuple];
         }
-        let org: Vec<TupleLine> = self.line_buffer.clone();
-        let mut buf = Some(tuple_lines_buf(&org));
-        let mut nlines = org.len();
+        // With one line the buffer is rebuilt for every line anyway, so
+        // the original can be moved out instead of copied.
+        let org: Vec<TupleLine> = if maxlines > 1 {
+            self.line_buffer.clone()
+        } else {
+            std::mem::take(&mut self.line_buffer)
+        };
+        let mut buf = tuple_lines_buf(&org);
+        let mut buf_ok = true;
+        let nlines = org.len();
 
         if !self.ignore.is_empty() && self.ignore.len() + 2 < self.fail.len() {
-            let b = buf.clone().unwrap_or_default();
-            if self.ignore_line(&b, nlines, None, &org).is_some() {
+            let b = std::mem::take(&mut buf);
+            let hit = self.ignore_line(&b, nlines, None, &org).is_some();
+            buf = b;
+            if hit {
                 return out;
             }
         }
 
         let mut pre_groups = Groups::new();
         if let Some(pref) = &self.pref {
-            let b = buf.as_deref().unwrap_or("");
             let caps = self.caps_pref.as_mut().expect("captures for prefregex");
-            let Some(m) = pref.search(b, nlines, caps) else {
+            let Some(m) = pref.search(&buf, nlines, caps) else {
                 return out;
             };
             self.info.pref_matched = true;
             pre_groups = m.groups;
+            if self.opts.keep_pref_groups {
+                self.info.pref_groups = Some(pre_groups.clone());
+            }
             if let Some(GroupValue::Str(content)) = pre_groups.remove("content") {
                 if !content.is_empty() {
                     self.line_buffer = vec![(String::new(), String::new(), content)];
-                    buf = None;
+                    buf_ok = false;
                 }
             }
         }
 
         for idx in 0..self.fail.len() {
-            let b = match &buf {
-                Some(b) => b.clone(),
-                None => {
-                    nlines = self.line_buffer.len();
-                    let b = tuple_lines_buf(&self.line_buffer);
-                    buf = Some(b.clone());
-                    b
-                }
-            };
+            if !buf_ok {
+                // With maxlines 1 the buffer was moved into `org`; an empty
+                // one here means it is unchanged.
+                buf = if maxlines == 1 && self.line_buffer.is_empty() {
+                    tuple_lines_buf(&org)
+                } else {
+                    tuple_lines_buf(&self.line_buffer)
+                };
+                buf_ok = true;
+            }
             // Python passes the original buffer as `orgLines`: matched and
             // unmatched lines are taken from it even after a content swap.
-            let _ = nlines;
-            let Some(m) = self.fail[idx].search(&b, org.len(), &mut self.caps_fail[idx]) else {
+            let Some(m) = self.fail[idx].search(&buf, org.len(), &mut self.caps_fail[idx]) else {
                 continue;
             };
-            let searched = org.clone();
+            let searched = &org;
             let matched_lines: Vec<TupleLine> = m
                 .matched
                 .iter()
                 .filter_map(|&i| searched.get(i).cloned())
                 .collect();
             if !self.ignore.is_empty()
-                && self.ignore_line(&b, nlines, Some(&m), &searched).is_some()
+                && self.ignore_line(&buf, nlines, Some(&m), searched).is_some()
             {
-                buf = None;
+                buf_ok = false;
                 if !self.opts.check_all_regex {
                     break;
                 }
@@ -480,7 +504,7 @@ impl Filter {
                     .iter()
                     .filter_map(|&i| searched.get(i).cloned())
                     .collect();
-                buf = None;
+                buf_ok = false;
             }
             let mut groups = m.groups;
             if !pre_groups.is_empty() {
@@ -488,11 +512,7 @@ impl Filter {
                 // value (dovecot's `<ADDR>` in prefregex; upstream sample
                 // dovecot:143 requires it).
                 let mut merged = pre_groups.clone();
-                for (k, v) in groups {
-                    if v != GroupValue::None || !merged.contains_key(&k) {
-                        merged.insert(k, v);
-                    }
-                }
+                merged.update_from(groups, true);
                 groups = merged;
             }
             let mlfid = groups
@@ -501,7 +521,11 @@ impl Filter {
             let fail_rc = match &mlfid {
                 Some(id) => {
                     let f = self.merge_failure(id, groups, &matched_lines);
-                    if f.borrow().truthy("nofail") && !self.opts.check_all_regex {
+                    if f.lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .truthy("nofail")
+                        && !self.opts.check_all_regex
+                    {
                         return out;
                     }
                     f
@@ -512,11 +536,13 @@ impl Filter {
                         ..FailData::default()
                     };
                     f.matches = Some(matched_lines.clone());
-                    Rc::new(RefCell::new(f))
+                    Arc::new(Mutex::new(f))
                 }
             };
             let ids = {
-                let mut fail = fail_rc.borrow_mut();
+                let mut fail = fail_rc
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 let fid = fail.text("fid").map(str::to_string);
                 let mut cidr = if defcidr_raw { Cidr::Raw } else { Cidr::Unspec };
                 let mut raw = defcidr_raw;
@@ -575,13 +601,29 @@ impl Filter {
                     }
                 }
             };
-            let data = fail_rc.borrow().clone();
-            for id in ids {
+            // An mlfid failure stays shared with the cache: copy it, as
+            // fail2ban copies it under checkAllRegex.
+            let mut data = match Arc::try_unwrap(fail_rc) {
+                Ok(cell) => cell
+                    .into_inner()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+                Err(rc) => rc
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone(),
+            };
+            let n = ids.len();
+            for (k, id) in ids.into_iter().enumerate() {
+                let d = if k + 1 == n {
+                    std::mem::take(&mut data)
+                } else {
+                    data.clone()
+                };
                 out.push(Failure {
                     regex_index: idx,
                     id,
                     time: date,
-                    data: data.clone(),
+                    data: d,
                 });
             }
             if !self.opts.check_all_regex {
@@ -590,107 +632,15 @@ impl Filter {
         }
         out
     }
-
-    /// Merges a failure with the cached data of its multi-line id
-    /// (fail2ban: `_mergeFailure`; the cached dict is shared, as in Python).
-    fn merge_failure(
-        &mut self,
-        mlfid: &str,
-        groups: Groups,
-        matched: &[TupleLine],
-    ) -> Rc<RefCell<FailData>> {
-        let mut fail = FailData {
-            groups,
-            ..FailData::default()
-        };
-        let cached = self
-            .mlfid_cache
-            .iter()
-            .find(|(k, _)| k == mlfid)
-            .map(|(_, v)| v.clone());
-        let mut nf: u8 = 0;
-        if fail.truthy("mlfgained") {
-            nf |= 8 | 1;
-            if !fail.truthy("nofail") {
-                let g = fail.get("mlfgained").clone();
-                fail.groups.insert("nofail".into(), g);
-            }
-        } else if fail.truthy("nofail") {
-            nf |= 1;
-        }
-        if fail.pop_truthy("mlfforget") {
-            nf |= 2;
-        }
-        let users;
-        let rc = match cached {
-            Some(rc) => {
-                {
-                    let mut c = rc.borrow_mut();
-                    users = c.update_users(fail.text("user").map(str::to_string));
-                    if c.pop_truthy("nofail") {
-                        nf |= 4;
-                    }
-                    if c.pop_truthy("mlfgained") {
-                        nf |= 4;
-                    }
-                    if nf & 8 != 0 {
-                        c.mlfpending = false;
-                    }
-                    if nf & 4 == 0 && !c.mlfpending {
-                        c.matches = None;
-                    }
-                    for (k, v) in fail.groups {
-                        if v != GroupValue::None {
-                            c.groups.insert(k, v);
-                        }
-                    }
-                }
-                if nf & 2 != 0 {
-                    self.mlfid_cache.retain(|(k, _)| k != mlfid);
-                }
-                rc
-            }
-            None => {
-                if nf & 2 == 0 {
-                    users = fail.update_users(fail.text("user").map(str::to_string));
-                    let rc = Rc::new(RefCell::new(fail));
-                    self.mlfid_cache.push_back((mlfid.to_string(), rc.clone()));
-                    if self.mlfid_cache.len() > MLFID_CACHE_MAX {
-                        self.mlfid_cache.pop_front();
-                    }
-                    rc
-                } else {
-                    users = None;
-                    Rc::new(RefCell::new(fail))
-                }
-            }
-        };
-        {
-            let mut f = rc.borrow_mut();
-            let pending = std::mem::take(&mut f.mlfpending);
-            if pending || users.as_ref().is_some_and(|u| u.len() > 1) {
-                f.groups.remove("nofail");
-                f.groups.remove("mlfgained");
-                nf &= !(8 | 1);
-            }
-            if nf & 1 == 0 {
-                let mut m = f.nofail_matches.take().unwrap_or_default();
-                m.extend(f.matches.clone().unwrap_or_default());
-                if nf & 8 == 0 {
-                    m.extend_from_slice(matched);
-                }
-                f.matches = Some(m);
-            } else if nf & 3 == 1 {
-                let mut m = f.nofail_matches.take().unwrap_or_default();
-                m.extend_from_slice(matched);
-                f.nofail_matches = Some(m);
-            }
-        }
-        rc
-    }
 }
 
 /// The text the regexes see for a line (without its date).
 pub fn line_without_date(t: &TupleLine) -> String {
     tuple_text(t)
 }
+
+// A jail's filter moves into its own task.
+const _: () = {
+    const fn assert_send<T: Send>() {}
+    assert_send::<Filter>();
+};

@@ -5,8 +5,11 @@
 //! not an address (a DNS name with `usedns = raw`, or an `<F-ID>`). Equality
 //! and display follow fail2ban's. (fail2ban: `server/ipdns.py`.)
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr, ToSocketAddrs};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use crate::failregex::UseDns;
 
@@ -146,11 +149,14 @@ impl IpAddr {
 fn parse_v4(s: &str) -> Option<Ipv4Addr> {
     // inet_pton: exactly four decimal parts, no leading `+`.
     let parts: Vec<&str> = s.split('.').collect();
-    if parts.len() != 4
-        || parts
-            .iter()
-            .any(|p| p.is_empty() || p.len() > 3 || !p.bytes().all(|c| c.is_ascii_digit()))
-    {
+    // glibc's inet_pton also refuses leading zeros ("192.030.0.6" stays raw).
+    let bad = |p: &&str| {
+        p.is_empty()
+            || p.len() > 3
+            || !p.bytes().all(|c| c.is_ascii_digit())
+            || (p.len() > 1 && p.starts_with('0'))
+    };
+    if parts.len() != 4 || parts.iter().any(bad) {
         return None;
     }
     let mut o = [0u8; 4];
@@ -244,15 +250,7 @@ pub fn text_to_ip(text: &str, usedns: UseDns) -> (Vec<IpAddr>, Option<String>) {
         return (vec![ip], None);
     }
     if matches!(usedns, UseDns::Yes | UseDns::Warn) {
-        let mut out: Vec<IpAddr> = Vec::new();
-        if let Ok(addrs) = (text, 0).to_socket_addrs() {
-            for a in addrs {
-                let ip = IpAddr::new(&a.ip().to_string(), Cidr::Unspec);
-                if !out.contains(&ip) {
-                    out.push(ip);
-                }
-            }
-        }
+        let out = dns_to_ip(text);
         let warn = (!out.is_empty() && usedns == UseDns::Warn).then(|| {
             let list: Vec<String> = out.iter().map(|i| format!("'{i}'")).collect();
             format!(
@@ -263,6 +261,41 @@ pub fn text_to_ip(text: &str, usedns: UseDns) -> (Vec<IpAddr>, Option<String>) {
         return (out, warn);
     }
     (Vec::new(), None)
+}
+
+/// Forward lookup, cached for 5 minutes as fail2ban does
+/// (`DNSUtils.CACHE_nameToIp`, 1000 entries).
+fn dns_to_ip(name: &str) -> Vec<IpAddr> {
+    type Cache = Mutex<HashMap<String, (Instant, Vec<IpAddr>)>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    const TTL: Duration = Duration::from_secs(300);
+    let cache = CACHE.get_or_init(Default::default);
+    if let Ok(c) = cache.lock() {
+        if let Some((t, ips)) = c.get(name) {
+            if t.elapsed() < TTL {
+                return ips.clone();
+            }
+        }
+    }
+    let mut out: Vec<IpAddr> = Vec::new();
+    if let Ok(addrs) = (name, 0).to_socket_addrs() {
+        for a in addrs {
+            let ip = IpAddr::new(&a.ip().to_string(), Cidr::Unspec);
+            if !out.contains(&ip) {
+                out.push(ip);
+            }
+        }
+    }
+    if let Ok(mut c) = cache.lock() {
+        if c.len() >= 1000 {
+            c.retain(|_, (t, _)| t.elapsed() < TTL);
+            if c.len() >= 1000 {
+                c.clear();
+            }
+        }
+        c.insert(name.to_string(), (Instant::now(), out.clone()));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -288,6 +321,10 @@ mod tests {
             "10.0.0.0/8"
         );
         assert!(!IpAddr::new("host.example", Cidr::Unspec).is_valid());
+        assert_eq!(
+            IpAddr::new("192.030.0.6", Cidr::FamV4).to_string(),
+            "192.030.0.6"
+        );
         assert!(IpAddr::new("192.0.2.1", Cidr::FamV4) == *"192.0.2.1");
         assert!(IpAddr::new("abc", Cidr::Raw) == *"abc");
         assert!(IpAddr::new("10.0.0.0/8", Cidr::Unspec)

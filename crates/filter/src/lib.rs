@@ -22,6 +22,7 @@ pub mod datetemplate;
 pub mod error;
 pub mod failregex;
 pub mod filter;
+pub mod groups;
 pub mod ipdns;
 pub mod pattern;
 pub mod strptime;

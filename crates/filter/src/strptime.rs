@@ -30,7 +30,24 @@ impl TimeContext {
     }
 
     fn now_local(&self) -> NaiveDateTime {
+        // Converting "now" through the local zone is costly; once per
+        // second of "now" is enough.
+        thread_local! {
+            static LAST: std::cell::Cell<(i64, Option<NaiveDateTime>)> = const { std::cell::Cell::new((i64::MIN, None)) };
+        }
         let t = self.now();
+        let key = t.floor() as i64;
+        if let (k, Some(v)) = LAST.with(|c| c.get()) {
+            if k == key {
+                return v + Duration::nanoseconds(((t - t.floor()) * 1e9) as i64);
+            }
+        }
+        let v = self.now_local_uncached(t.floor());
+        LAST.with(|c| c.set((key, Some(v))));
+        v + Duration::nanoseconds(((t - t.floor()) * 1e9) as i64)
+    }
+
+    fn now_local_uncached(&self, t: f64) -> NaiveDateTime {
         let secs = t.floor() as i64;
         let nanos = ((t - t.floor()) * 1e9) as u32;
         match chrono::Local.timestamp_opt(secs, nanos) {
@@ -43,7 +60,30 @@ impl TimeContext {
 }
 
 /// Python `time.mktime` for a naive local time.
+///
+/// The zone offset is cached per local hour (zones change offset on hour
+/// boundaries), which keeps the per-line cost low.
 pub fn mktime(d: &NaiveDateTime) -> Option<f64> {
+    thread_local! {
+        static LAST: std::cell::Cell<(i64, i64)> = const { std::cell::Cell::new((i64::MIN, 0)) };
+    }
+    let naive = d.and_utc().timestamp();
+    let hour = naive.div_euclid(3600);
+    let (h, off) = LAST.with(|c| c.get());
+    if h == hour {
+        return Some((naive - off) as f64);
+    }
+    let t = mktime_uncached(d)?;
+    let off = naive - t as i64;
+    // Only cache hours whose start maps the same way (not a DST edge hour).
+    let start = chrono::DateTime::from_timestamp(hour * 3600, 0)?.naive_utc();
+    if mktime_uncached(&start).map(|s| hour * 3600 - s as i64) == Some(off) {
+        LAST.with(|c| c.set((hour, off)));
+    }
+    Some(t)
+}
+
+fn mktime_uncached(d: &NaiveDateTime) -> Option<f64> {
     match chrono::Local.from_local_datetime(d) {
         LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Some(t.timestamp() as f64),
         // In a DST gap mktime moves forward by the gap; one hour is the gap
@@ -386,7 +426,10 @@ pub fn zone_offset(tz: &str) -> Option<i32> {
 
 /// Named groups of a date match → Unix time (fail2ban: `reGroupDictStrptime`).
 /// `None` when the values do not form a date (Python raises ValueError).
-pub fn group_dict_strptime(get: &dyn Fn(&str) -> Option<String>, ctx: &TimeContext) -> Option<f64> {
+pub fn group_dict_strptime<'a>(
+    get: &dyn Fn(&str) -> Option<&'a str>,
+    ctx: &TimeContext,
+) -> Option<f64> {
     let num = |k: &str| get(k).and_then(|v| v.trim().parse::<i64>().ok());
     let mut year = None;
     if let Some(y) = num("y") {
@@ -399,13 +442,13 @@ pub fn group_dict_strptime(get: &dyn Fn(&str) -> Option<String>, ctx: &TimeConte
     if let Some(b) = get("B") {
         month = FMONTHS
             .iter()
-            .position(|m| *m == b.to_lowercase())
+            .position(|m| m.eq_ignore_ascii_case(b))
             .map(|i| i as i64 + 1);
     }
     if let Some(b) = get("b") {
         month = MONTHS
             .iter()
-            .position(|m| *m == b.to_lowercase())
+            .position(|m| m.eq_ignore_ascii_case(b))
             .map(|i| i as i64 + 1);
     }
     let mut day = num("d");
@@ -430,7 +473,7 @@ pub fn group_dict_strptime(get: &dyn Fn(&str) -> Option<String>, ctx: &TimeConte
             tzoffset = Some(if z == "Z" || z == "UTC" || z == "GMT" {
                 0
             } else {
-                zone_offset(&z)?
+                zone_offset(z)?
             });
         }
     }

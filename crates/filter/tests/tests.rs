@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use ironban_filter::{Filter, FilterOptions};
 
 fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    std::env::var("IRONBAN_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
 }
 
 fn options_from(confdir: &std::path::Path, name: &str) -> FilterOptions {

@@ -142,6 +142,35 @@ pub fn entry_time(fields: &BTreeMap<String, Vec<u8>>, realtime_usec: u64) -> f64
         / 1e6
 }
 
+/// Every entry of the journal `opts` matching `journalmatch` (fail2ban-regex
+/// reads a journal this way).
+///
+/// # Errors
+/// The journal cannot be opened or read, a match is malformed, or this
+/// build has no journal support.
+pub fn read_all(
+    opts: &JournalOptions,
+    journalmatch: &[String],
+) -> Result<Vec<JournalLine>, JournalError> {
+    #[cfg(feature = "systemd")]
+    {
+        let mut r = JournalReader::open(opts)?;
+        if !journalmatch.is_empty() {
+            r.add_matches(journalmatch)?;
+        }
+        let mut out = Vec::new();
+        while let Some(l) = r.next_line()? {
+            out.push(l);
+        }
+        Ok(out)
+    }
+    #[cfg(not(feature = "systemd"))]
+    {
+        let _ = (opts, journalmatch);
+        Err(JournalError::Unsupported)
+    }
+}
+
 #[cfg(feature = "systemd")]
 pub use reader::JournalReader;
 

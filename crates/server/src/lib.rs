@@ -36,6 +36,7 @@ pub mod backend;
 pub mod database;
 pub mod error;
 pub mod jail;
+pub mod jails;
 pub mod journal;
 pub mod log;
 pub mod mytime;

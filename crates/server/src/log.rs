@@ -262,3 +262,46 @@ fn asctime() -> String {
     let ms = ((now - now.floor()) * 1000.0) as u32;
     format!("{},{:03}", crate::mytime::time2str(now), ms.min(999))
 }
+
+/// Routes the `log` crate's records (ironban-action and ironban-filter
+/// report through it) into the server log, under `fail2ban.<last path
+/// segment of the target>` (`ironban_action::actions` → `fail2ban.actions`).
+struct Bridge;
+
+static BRIDGED: std::sync::OnceLock<std::sync::Arc<Logger>> = std::sync::OnceLock::new();
+
+impl ::log::Log for Bridge {
+    fn enabled(&self, _m: &::log::Metadata<'_>) -> bool {
+        BRIDGED.get().is_some()
+    }
+
+    fn log(&self, r: &::log::Record<'_>) {
+        let Some(l) = BRIDGED.get() else { return };
+        let lvl = match r.level() {
+            ::log::Level::Error => level::ERROR,
+            ::log::Level::Warn => level::WARNING,
+            ::log::Level::Info => level::INFO,
+            ::log::Level::Debug => level::DEBUG,
+            ::log::Level::Trace => 5,
+        };
+        // The fail2ban module that logs the same message.
+        let module = match r.target().rsplit("::").next().unwrap_or("") {
+            "ignore" | "system" | "failmanager" => "filter",
+            "exec" => "utils",
+            "repair" => "action",
+            "bantime" => "observer",
+            other => other,
+        };
+        l.log(module, lvl, &r.args().to_string());
+    }
+
+    fn flush(&self) {}
+}
+
+/// Sends the `log` crate's records to `logger` (once per process: the
+/// first server's logger wins).
+pub fn bridge(logger: std::sync::Arc<Logger>) {
+    if BRIDGED.set(logger).is_ok() && ::log::set_logger(&Bridge).is_ok() {
+        ::log::set_max_level(::log::LevelFilter::Debug);
+    }
+}

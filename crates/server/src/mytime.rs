@@ -48,7 +48,20 @@ pub fn str2seconds(v: &Value) -> Result<Value, PyException> {
     if let Ok(f) = s.parse::<f64>() {
         return Ok(Value::Float(f));
     }
+    // Python evaluates the text: a bare word is an unknown name.
+    let is_ident = s
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_alphanumeric() || c == '_');
     let lower = s.to_ascii_lowercase();
+    if is_ident {
+        return Err(PyException::new(
+            "builtins",
+            "NameError",
+            format!("name '{s}' is not defined"),
+        ));
+    }
     let b = lower.as_bytes();
     let mut i = 0;
     let mut total_i: i64 = 0;
@@ -121,8 +134,14 @@ pub fn to_int(v: &Value) -> i64 {
     }
 }
 
-/// `MyTime.time2str`: local time as `%Y-%m-%d %H:%M:%S`.
+/// `MyTime.time2str`: local time as `%Y-%m-%d %H:%M:%S`; beyond what
+/// Python's datetime holds (a permanent ban's end) it is the last second of
+/// year 9999, as fail2ban prints it.
 pub fn time2str(t: f64) -> String {
+    const LAST: f64 = 253_402_300_799.0; // 9999-12-31 23:59:59 UTC
+    if t >= LAST {
+        return "9999-12-31 23:59:59".to_string();
+    }
     let secs = t.floor() as libc::time_t;
     // SAFETY: localtime_r writes into the tm we own; a zeroed tm is valid.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
@@ -139,6 +158,54 @@ pub fn time2str(t: f64) -> String {
         tm.tm_min,
         tm.tm_sec
     )
+}
+
+/// `MyTime.seconds2str`: a duration as fail2ban logs it (`1h`, `2d 7h 15m`,
+/// `59m 50s`), at most three groups, rounded as fail2ban rounds.
+pub fn seconds2str(sec: f64) -> String {
+    let mut r = String::new();
+    let join = |parts: Vec<(i64, &str)>| {
+        parts
+            .into_iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, u)| format!("{n}{u}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    if sec >= 31_536_000.0 {
+        let s = (sec / 86400.0).round() as i64;
+        let (y, s) = (s / 365, s % 365);
+        let (w, d) = if s >= 7 { (s / 7, s % 7) } else { (0, s) };
+        return join(vec![(y, "y"), (w, "w"), (d, "d")]);
+    }
+    if sec >= 604_800.0 {
+        let s = (sec / 3600.0).round() as i64;
+        let (w, s) = (s / 168, s % 168);
+        let (d, h) = if s >= 24 { (s / 24, s % 24) } else { (0, s) };
+        return join(vec![(w, "w"), (d, "d"), (h, "h")]);
+    }
+    if sec >= 86_400.0 {
+        let s = (sec / 60.0).round() as i64;
+        let (d, s) = (s / 1440, s % 1440);
+        let (h, m) = if s >= 60 { (s / 60, s % 60) } else { (0, s) };
+        return join(vec![(d, "d"), (h, "h"), (m, "m")]);
+    }
+    if sec >= 3595.0 {
+        let s = (sec / 10.0).round() as i64;
+        let (h, s) = (s / 360, s % 360);
+        let m = if s >= 6 { s / 6 } else { 0 };
+        return join(vec![(h, "h"), (m, "m")]);
+    }
+    let s = sec as i64;
+    if s >= 60 {
+        r.push_str(&format!("{}m ", s / 60));
+    }
+    if s % 60 != 0 {
+        r.push_str(&format!("{}s ", s % 60));
+    } else if s == 0 {
+        r.push_str("0 ");
+    }
+    r.trim_end().to_string()
 }
 
 /// Now, as a Unix time with fractions.

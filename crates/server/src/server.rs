@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use ironban_config::Value;
 
-use crate::jail::Jail;
+use crate::database::Database;
+use crate::jail::runtime::SharedDb;
+use crate::jail::{Jail, JailHandle};
+use crate::jails::Jails;
 use crate::log::Logger;
 use crate::protocol::{Obj, PyException};
 
@@ -17,8 +20,8 @@ pub const FAIL2BAN_VERSION: &str = "1.1.2.dev1";
 /// Everything the transmitter acts on. Guarded by one mutex in the async
 /// server; no `.await` happens while it is held.
 pub struct Server {
-    /// Jails in creation order (fail2ban keeps a dict).
-    pub jails: Vec<Jail>,
+    /// The jail registry.
+    pub jails: Jails,
     /// The server log.
     pub log: Arc<Logger>,
     /// `loglevel` as set (upper-cased).
@@ -41,13 +44,15 @@ pub struct Server {
     pub reload_state: Option<Vec<(String, bool)>>,
     /// `stop` was received: reply, then shut down.
     pub quit_requested: bool,
+    /// The open database, once a jail started with `dbfile` set.
+    pub db: Option<SharedDb>,
 }
 
 impl Server {
     /// A server with fail2ban's defaults, logging through `log`.
     pub fn new(log: Arc<Logger>) -> Server {
         Server {
-            jails: Vec::new(),
+            jails: Jails::default(),
             log,
             loglevel: "INFO".into(),
             logtarget: "STDERR".into(),
@@ -59,6 +64,56 @@ impl Server {
             stacksize: 0,
             reload_state: None,
             quit_requested: false,
+            db: None,
+        }
+    }
+
+    /// The database, opened on first use (fail2ban opens it at `set
+    /// dbfile`; the jails use it from their start on).
+    pub fn database(&mut self) -> Option<SharedDb> {
+        if self.db.is_none() {
+            let path = self.dbfile.clone()?;
+            match Database::open(&path) {
+                Ok(mut db) => {
+                    for n in std::mem::take(&mut db.notes) {
+                        self.log.info("database", &n);
+                    }
+                    self.log.info(
+                        "database",
+                        &format!("Connected to fail2ban persistent database '{path}'"),
+                    );
+                    match &self.dbpurgeage {
+                        Value::Int(a) => db.purge_age = *a,
+                        Value::Float(a) => db.purge_age = *a as i64,
+                        _ => {}
+                    }
+                    db.max_matches = self.dbmaxmatches.max(0) as usize;
+                    self.db = Some(std::sync::Arc::new(std::sync::Mutex::new(db)));
+                }
+                Err(e) => {
+                    self.log.error("database", &e.to_string());
+                    return None;
+                }
+            }
+        }
+        self.db.clone()
+    }
+
+    /// Starts the engine of jail `name` (filter, actions, log following,
+    /// restored bans).
+    pub fn start_runtime(&mut self, name: &str) {
+        if self
+            .jails
+            .iter()
+            .any(|j| j.name == name && j.runtime.is_some())
+        {
+            return;
+        }
+        let db = self.database();
+        let log = self.log.clone();
+        if let Some(j) = self.jails.iter_mut().find(|j| j.name == name) {
+            let h = JailHandle::start(j, db, log);
+            j.runtime = Some(h);
         }
     }
 
@@ -67,11 +122,7 @@ impl Server {
     /// # Errors
     /// `UnknownJailException(name)`.
     pub fn jail(&self, name: &Value) -> Result<&Jail, PyException> {
-        let n = jail_name(name);
-        self.jails
-            .iter()
-            .find(|j| j.name == n)
-            .ok_or_else(|| PyException::unknown_jail(&n))
+        self.jails.get(name)
     }
 
     /// The jail called `name`, mutable.
@@ -79,16 +130,12 @@ impl Server {
     /// # Errors
     /// `UnknownJailException(name)`.
     pub fn jail_mut(&mut self, name: &Value) -> Result<&mut Jail, PyException> {
-        let n = jail_name(name);
-        self.jails
-            .iter_mut()
-            .find(|j| j.name == n)
-            .ok_or_else(|| PyException::unknown_jail(&n))
+        self.jails.get_mut(name)
     }
 
     /// Whether a jail called `name` exists.
     pub fn exists(&self, name: &str) -> bool {
-        self.jails.iter().any(|j| j.name == name)
+        self.jails.exists(name)
     }
 
     /// `add <jail> <backend>`.
@@ -142,7 +189,7 @@ impl Server {
                 &format!("Jail '{name}' uses {u} {}", backend_kwargs(backend).repr()),
             );
         }
-        self.jails.push(jail);
+        self.jails.add(jail)?;
         self.log
             .info("jail", &format!("Initiated '{kind}' backend"));
         Ok(())
@@ -151,9 +198,11 @@ impl Server {
     /// Stops and removes a jail: its log files are released and its bans
     /// flushed as at fail2ban's stop.
     pub fn del_jail(&mut self, name: &str) {
-        if let Some(i) = self.jails.iter().position(|j| j.name == name) {
-            let jail = self.jails.remove(i);
+        if let Some(jail) = self.jails.remove_named(name) {
             stop_filter_and_actions(&self.log, &jail);
+            if let Some(h) = &jail.runtime {
+                h.stop();
+            }
             if jail.started {
                 self.log.info("jail", &format!("Jail '{name}' stopped"));
             }
@@ -166,8 +215,11 @@ impl Server {
     pub fn stop_all_jails(&mut self) {
         self.log.info("server", "Stopping all jails");
         let jails = std::mem::take(&mut self.jails);
-        for j in &jails {
+        for j in jails.iter() {
             stop_filter_and_actions(&self.log, j);
+            if let Some(h) = &j.runtime {
+                h.stop();
+            }
         }
         for j in jails.iter().filter(|j| j.started) {
             self.log.info("jail", &format!("Jail '{}' stopped", j.name));
@@ -181,6 +233,10 @@ impl Server {
             if jail.is_some_and(|n| n != j.name) {
                 continue;
             }
+            if let Some(h) = &j.runtime {
+                cnt += h.unban_all();
+                continue;
+            }
             flush_bans(&self.log, j, true);
             cnt += j.bans.len() as i64;
             j.bans.clear();
@@ -192,7 +248,7 @@ impl Server {
     /// thread's `__checkUnBan`); returns how many.
     pub fn unban_expired(&mut self, now: f64) -> usize {
         let mut n = 0;
-        for j in self.jails.iter_mut() {
+        for j in self.jails.iter_mut().filter(|j| j.runtime.is_none()) {
             let jb = j.bantime;
             let expired: Vec<String> = j
                 .bans
@@ -222,9 +278,7 @@ impl Server {
 
     /// Jails sorted by name.
     pub fn sorted_jails(&self) -> Vec<&Jail> {
-        let mut v: Vec<&Jail> = self.jails.iter().collect();
-        v.sort_by(|a, b| a.name.cmp(&b.name));
-        v
+        self.jails.sorted()
     }
 }
 
@@ -251,7 +305,8 @@ fn flush_bans(log: &Logger, jail: &Jail, always: bool) {
     }
 }
 
-/// What a stopping jail logs: its log files removed, its bans flushed.
+/// What a stopping jail logs: its log files removed, its bans flushed
+/// (a running jail's engine flushes and logs its own bans).
 fn stop_filter_and_actions(log: &Logger, jail: &Jail) {
     for (p, _) in &jail.logpaths {
         log.info(
@@ -259,12 +314,14 @@ fn stop_filter_and_actions(log: &Logger, jail: &Jail) {
             &format!("Removed logfile: {}", Value::str(p).repr()),
         );
     }
-    flush_bans(log, jail, true);
+    if jail.runtime.is_none() {
+        flush_bans(log, jail, true);
+    }
 }
 
 /// The keyword options of a backend spec, `systemd[journalflags=1]` →
 /// `{'journalflags': '1'}`, as fail2ban logs them.
-fn backend_kwargs(backend: &str) -> Value {
+pub(crate) fn backend_kwargs(backend: &str) -> Value {
     let inner = match (backend.find('['), backend.ends_with(']')) {
         (Some(i), true) => &backend[i + 1..backend.len() - 1],
         _ => "",
@@ -281,12 +338,4 @@ fn backend_kwargs(backend: &str) -> Value {
             })
             .collect(),
     )
-}
-
-/// The jail name as Python would use it as a dict key.
-fn jail_name(v: &Value) -> String {
-    match v {
-        Value::Str(s) => s.clone(),
-        other => other.repr(),
-    }
 }

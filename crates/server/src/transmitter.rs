@@ -13,6 +13,7 @@ use crate::protocol::{Obj, PyException};
 use crate::server::{Server, FAIL2BAN_VERSION};
 
 mod ban;
+pub(crate) use ban::cidr_contains;
 mod get;
 mod regex;
 mod set;
@@ -163,14 +164,23 @@ impl Transmitter {
                     .is_some_and(|s| s.iter().any(|(n, _)| *n == text(jail)));
                 let log = srv.log.clone();
                 let j = srv.jail_mut(jail)?;
+                let mut start_now = false;
                 if !j.started {
                     j.started = true;
-                    log.info("jail", &format!("Jail '{}' started", j.name));
-                } else if reloading {
-                    log.info("server", &format!("Jail '{}' reloaded", j.name));
+                    start_now = true;
                 }
                 j.idle = false;
+                if reloading && !start_now {
+                    if let Some(h) = &j.runtime {
+                        h.reconfigure(j);
+                    }
+                    log.info("server", &format!("Jail '{}' reloaded", j.name));
+                }
                 let n = j.name.clone();
+                if start_now {
+                    srv.start_runtime(&n);
+                    log.info("jail", &format!("Jail '{n}' started"));
+                }
                 if let Some(state) = srv.reload_state.as_mut() {
                     state.retain(|(x, _)| *x != n);
                 }
@@ -332,7 +342,19 @@ impl Transmitter {
 
     fn set(&mut self, srv: &mut Server, cmd: &[Value], multiple: bool) -> Answer {
         let quiet = self.quiet;
-        set::set(srv, cmd, multiple, quiet)
+        let r = set::set(srv, cmd, multiple, quiet)?;
+        // A running jail takes new options at once; during a reload they
+        // are taken together when the stream starts the jail again.
+        let opt = cmd.get(1).and_then(Value::as_str).unwrap_or("");
+        let engine_own = matches!(opt, "banip" | "unbanip" | "attempt");
+        if srv.reload_state.is_none() && !engine_own {
+            if let Some(j) = cmd.first().and_then(|n| srv.jail(n).ok()) {
+                if let Some(h) = &j.runtime {
+                    h.reconfigure(j);
+                }
+            }
+        }
+        Ok(r)
     }
 }
 

@@ -45,10 +45,15 @@ pub struct Report {
     pub failregex: Vec<Stat>,
     pub ignoreregex: Vec<Stat>,
     pub pref_matched: u64,
+    /// Prefregex groups per line for `-v` (Python dict reprs).
+    pub pref_groups: Vec<String>,
     pub lines: LineStats,
     pub elapsed: f64,
     /// `-L` or 20: lists longer than this are not printed.
     pub print_max: usize,
+    /// Lines came from the journal with their own times: no date
+    /// detector ran (fail2ban sets none), so no date statistics.
+    pub journal: bool,
 }
 
 fn pprint_list(out: &mut impl Write, l: &[String], header: Option<&str>) {
@@ -80,9 +85,11 @@ impl Report {
             failregex: Vec::new(),
             ignoreregex: Vec::new(),
             pref_matched: 0,
+            pref_groups: Vec::new(),
             lines: LineStats::default(),
             elapsed: 0.0,
             print_max,
+            journal: false,
         }
     }
 
@@ -140,11 +147,15 @@ impl Report {
         let _ = write!(out, "\nResults\n=======\n");
         if let Some(pre) = filter.prefregex() {
             let _ = writeln!(out, "\nPrefregex: {} total", self.pref_matched);
-            pprint_list(out, &[pre.expanded().to_string()], None);
+            let mut rows = vec![pre.expanded().to_string()];
+            if opts.verbose > 0 {
+                rows.extend(self.pref_groups.iter().map(|g| format!("    {g}")));
+            }
+            pprint_list(out, &rows, None);
         }
         self.print_regexes(out, "Failregex", &self.failregex, opts.verbose);
         self.print_regexes(out, "Ignoreregex", &self.ignoreregex, opts.verbose);
-        if let Some(dd) = filter.date_detector() {
+        if let Some(dd) = filter.date_detector().filter(|_| !self.journal) {
             let _ = writeln!(out, "\nDate template hits:");
             let mut rows = Vec::new();
             for t in dd.templates() {
@@ -217,6 +228,57 @@ impl Report {
     }
 }
 
+/// Python `repr()` of a str.
+pub fn py_repr(s: &str) -> String {
+    let q = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(q);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == q => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(q);
+    out
+}
+
+/// Python `repr()` of a groups dict.
+pub fn py_dict(g: &ironban_filter::Groups) -> String {
+    let parts: Vec<String> = g
+        .iter()
+        .map(|(k, v)| {
+            let v = match v {
+                ironban_filter::GroupValue::None => "None".to_string(),
+                ironban_filter::GroupValue::Str(s) => py_repr(s),
+                ironban_filter::GroupValue::Tuple(t) => {
+                    let items: Vec<String> = t
+                        .iter()
+                        .map(|x| x.as_deref().map_or("None".into(), py_repr))
+                        .collect();
+                    format!("({})", items.join(", "))
+                }
+            };
+            format!("{}: {v}", py_repr(k))
+        })
+        .collect();
+    format!("{{{}}}", parts.join(", "))
+}
+
 /// `-o/--out`: one row per failure (fail2ban-regex: `_prepaireOutput`).
 pub fn print_out(fmt: &str, ret: &[&Failure], out: &mut impl Write) {
     for r in ret {
@@ -238,18 +300,29 @@ pub fn print_out(fmt: &str, ret: &[&Failure], out: &mut impl Write) {
                 }
             }
             "row" => {
-                let mut d: Vec<String> = r
-                    .data
-                    .groups
-                    .iter()
-                    .map(|(k, v)| match v.as_str() {
-                        Some(s) => format!("'{k}': '{s}'"),
-                        None => format!("'{k}': None"),
-                    })
-                    .collect();
-                d.sort();
-                let t = r.time.map(|t| format!("{t:.1}")).unwrap_or("None".into());
-                let _ = writeln!(out, "['{id}',\t{t},\t{{{}}}],", d.join(", "));
+                // Python: '[%r,\t%r,\t%r],' of (fid, time, fail dict without matches).
+                let mut d = py_dict(&r.data.groups);
+                let mut extra = Vec::new();
+                if let Some(u) = &r.data.users {
+                    let items: Vec<String> = u.iter().map(|x| py_repr(x)).collect();
+                    extra.push(format!("'users': {{{}}}", items.join(", ")));
+                }
+                if let Some(ip) = &r.data.ip {
+                    extra.push(format!("'ip': {}", py_repr(&ip.to_string())));
+                }
+                if !extra.is_empty() {
+                    d.pop();
+                    if d.len() > 1 {
+                        d.push_str(", ");
+                    }
+                    d.push_str(&extra.join(", "));
+                    d.push('}');
+                }
+                let id =
+                    r.id.as_ref()
+                        .map_or("None".to_string(), |i| py_repr(&i.to_string()));
+                let t = r.time.map_or("None".to_string(), |t| format!("{t:?}"));
+                let _ = writeln!(out, "[{id},\t{t},\t{d}],");
             }
             f if !f.contains('<') => {
                 let v = match f {
@@ -281,11 +354,13 @@ pub fn print_out(fmt: &str, ret: &[&Failure], out: &mut impl Write) {
                     "<time>",
                     &r.time.map(|t| format!("{t}")).unwrap_or_default(),
                 );
-                for (k, v) in &r.data.groups {
+                for (k, v) in r.data.groups.iter() {
                     if let Some(v) = v.as_str() {
                         s = s.replace(&format!("<F-{}>", k.to_uppercase()), v);
                     }
                 }
+                // Failure tags without a value render empty, as in actions.
+                s = strip_unset_ftags(&s);
                 let matches = r.matches();
                 if s.contains("<msg>") && matches.len() > 1 {
                     for m in &matches {
@@ -300,4 +375,28 @@ pub fn print_out(fmt: &str, ret: &[&Failure], out: &mut impl Write) {
             }
         }
     }
+}
+
+/// Removes `<F-NAME>` tags left after substitution.
+fn strip_unset_ftags(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(p) = rest.find("<F-") {
+        out.push_str(&rest[..p]);
+        let after = &rest[p + 3..];
+        let n = after
+            .bytes()
+            .take_while(|c| {
+                c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_' || *c == b'-'
+            })
+            .count();
+        if n > 0 && after.as_bytes().get(n) == Some(&b'>') {
+            rest = &after[n + 1..];
+        } else {
+            out.push_str("<F-");
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
 }

@@ -7,6 +7,8 @@
 //! which is what restores bans at start and feeds `bantime.increment`).
 //!
 //! Differences from fail2ban, on purpose:
+//! - the rollback journal is on disk (`journal_mode = TRUNCATE`), not in
+//!   memory, so a crash in the middle of a commit cannot corrupt the file;
 //! - every negative bantime is permanent (fail2ban 1.x: only `-1`), so the
 //!   purge never deletes a row with `bantime < 0`;
 //! - a file from a newer schema is left untouched and refused with an error
@@ -174,9 +176,14 @@ impl Database {
         // backup) should delay us, not lose a ban.
         conn.busy_timeout(Duration::from_secs(5))
             .map_err(sql("setting busy timeout"))?;
+        // fail2ban keeps its rollback journal in memory: a process killed in
+        // the middle of a commit can then leave a corrupt file. A journal on
+        // disk (TRUNCATE: no file creation per commit) makes a SIGKILL
+        // harmless; synchronous stays OFF, as fail2ban, so only a power loss
+        // could still cost the last commits.
         conn.execute_batch(
             "PRAGMA foreign_keys = ON; PRAGMA synchronous = OFF; \
-             PRAGMA journal_mode = MEMORY; PRAGMA temp_store = MEMORY;",
+             PRAGMA journal_mode = TRUNCATE; PRAGMA temp_store = MEMORY;",
         )
         .map_err(sql("setting pragmas"))?;
         let mut db = Database {
@@ -459,6 +466,45 @@ impl Database {
                 .map_err(self.err("updating log position"))?;
         }
         Ok(())
+    }
+
+    /// The stored position of a journal (`getJournalPos`): the time of the
+    /// last entry read (fail2ban keeps it in `lastfilepos`) and, in
+    /// `firstlinemd5`, what ironban writes there: the entry's cursor.
+    pub fn journal_pos(
+        &self,
+        jail: &str,
+        name: &str,
+    ) -> Result<Option<(f64, Option<String>)>, DbError> {
+        self.conn
+            .query_row(
+                "SELECT lastfilepos, firstlinemd5 FROM logs WHERE jail=?1 AND path=?2",
+                params![jail, name],
+                |r| {
+                    let pos: Option<f64> = r.get(0)?;
+                    Ok((pos.unwrap_or(0.0), r.get::<_, Option<String>>(1)?))
+                },
+            )
+            .optional()
+            .map_err(self.err("reading journal position"))
+    }
+
+    /// Stores a journal position: the entry time and its cursor
+    /// (`updateJournal`).
+    pub fn update_journal(
+        &self,
+        jail: &str,
+        name: &str,
+        time: f64,
+        cursor: &str,
+    ) -> Result<(), DbError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO logs(jail, path, firstlinemd5, lastfilepos) VALUES(?1, ?2, ?3, ?4)",
+                params![jail, name, cursor, time],
+            )
+            .map(|_| ())
+            .map_err(self.err("updating journal position"))
     }
 
     /// Records a ban in the history and as the address's current ban

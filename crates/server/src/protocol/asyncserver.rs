@@ -50,6 +50,14 @@ struct Shared {
     quit: Notify,
 }
 
+impl Shared {
+    /// The server state. A panic while it was held (a bug) must not take
+    /// every later command down with it, so a poisoned lock is taken over.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Server> {
+        self.server.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 /// Serves until `shutdown` completes or a client sends `stop`; then stops
 /// all jails and removes the socket (if it was created here) and pid file.
 ///
@@ -64,6 +72,7 @@ pub async fn run(
         .lock()
         .map(|s| s.log.clone())
         .map_err(|_| Error::Poisoned)?;
+    crate::log::bridge(log.clone());
     // As fail2ban's Server.start, before the socket exists.
     log.info("server", &"-".repeat(50));
     log.info(
@@ -93,9 +102,7 @@ pub async fn run(
                 if shared.stopping.load(Ordering::SeqCst) {
                     break;
                 }
-                if let Ok(mut srv) = shared.server.lock() {
-                    srv.unban_expired(crate::mytime::now());
-                }
+                shared.lock().unban_expired(crate::mytime::now());
             }
         })
     };
@@ -131,9 +138,7 @@ pub async fn run(
     shared.stopping.store(true, Ordering::SeqCst);
     expiry.abort();
     log.info("server", "Shutdown in progress...");
-    if let Ok(mut srv) = shared.server.lock() {
-        srv.stop_all_jails();
-    }
+    shared.lock().stop_all_jails();
     drop(listener);
     if created {
         let _ = std::fs::remove_file(&opts.socket);
@@ -273,9 +278,7 @@ async fn handle(mut stream: UnixStream, shared: Arc<Shared>) {
 }
 
 fn log_error(shared: &Shared, msg: &str) {
-    if let Ok(s) = shared.server.lock() {
-        s.log.error("asyncserver", msg);
-    }
+    shared.lock().log.error("asyncserver", msg);
 }
 
 /// The pickled reply to one request.
@@ -301,15 +304,13 @@ async fn answer(msg: &[u8], shared: &Shared) -> Vec<u8> {
             }
         }
     }
-    let reply: Obj = match shared.server.lock() {
-        Ok(mut srv) => {
-            let r = transmitter::proceed(&mut srv, &command);
-            if srv.quit_requested {
-                shared.stopping.store(true, Ordering::SeqCst);
-            }
-            r
+    let reply: Obj = {
+        let mut srv = shared.lock();
+        let r = transmitter::proceed(&mut srv, &command);
+        if srv.quit_requested {
+            shared.stopping.store(true, Ordering::SeqCst);
         }
-        Err(_) => pickle::load_error("server state is unavailable"),
+        r
     };
     dumps(&reply)
 }

@@ -55,7 +55,12 @@ impl CSocket {
         let mut msg = Vec::new();
         let mut chunk = vec![0u8; 32 * 1024];
         loop {
-            let n = sock.read(&mut chunk)?;
+            // A signal (a child of an in-process server exiting) may cut a
+            // read with a timeout short: read again, as Python's socket does.
+            let n = match sock.read(&mut chunk) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                r => r?,
+            };
             if n == 0 {
                 return Err(ClientError::Reset);
             }

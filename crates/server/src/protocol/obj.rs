@@ -71,15 +71,38 @@ impl PyException {
         PyException::new("fail2ban.exceptions", "DuplicateJailException", name)
     }
 
-    /// Python's `repr(exc)`, e.g. `UnknownJailException('nojail')`.
+    /// Whether the class is an `OSError` (whose `args` hide the file name).
+    fn is_os_error(&self) -> bool {
+        matches!(
+            self.name.as_str(),
+            "OSError" | "FileNotFoundError" | "PermissionError" | "IsADirectoryError"
+        )
+    }
+
+    /// Python's `repr(exc)`, e.g. `UnknownJailException('nojail')`. An
+    /// `OSError` built with a file name shows `(errno, strerror)` only.
     pub fn repr(&self) -> String {
-        let args: Vec<String> = self.args.iter().map(Value::repr).collect();
+        let shown = if self.is_os_error() && self.args.len() >= 3 {
+            &self.args[..2]
+        } else {
+            &self.args[..]
+        };
+        let args: Vec<String> = shown.iter().map(Value::repr).collect();
         format!("{}({})", self.name, args.join(", "))
     }
 
     /// Python's `str(exc)`: the single argument's `str()` (its `repr()` for
     /// a `KeyError`), or the args tuple.
     pub fn message(&self) -> String {
+        if self.is_os_error() {
+            match self.args.as_slice() {
+                [Value::Int(n), msg] => return format!("[Errno {n}] {msg}"),
+                [Value::Int(n), msg, file, ..] => {
+                    return format!("[Errno {n}] {msg}: {}", file.repr())
+                }
+                _ => {}
+            }
+        }
         match self.args.as_slice() {
             [] => String::new(),
             [one] if self.is_key_error() => one.repr(),

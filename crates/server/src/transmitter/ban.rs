@@ -20,6 +20,17 @@ pub fn unban_ips(
     let Some(j) = srv.jails.iter_mut().find(|j| j.name == jail) else {
         return Err(PyException::unknown_jail(jail));
     };
+    if let Some(h) = &j.runtime {
+        let (cnt, missed) = h.unban(ips.iter().map(text).collect());
+        if !missed.is_empty() && !ifexists {
+            let missed: Vec<Value> = missed.into_iter().map(Value::Str).collect();
+            return Err(PyException::value_error(format!(
+                "not banned: {}",
+                Value::List(missed).repr()
+            )));
+        }
+        return Ok(cnt);
+    }
     let mut cnt = 0;
     let mut missed = Vec::new();
     for ip in ips {
@@ -59,7 +70,7 @@ pub fn unban_ips(
 }
 
 /// Whether address `ip` is inside `net` (`a.b.c.d/n` or an IPv6 prefix).
-fn cidr_contains(net: &str, ip: &str) -> bool {
+pub(crate) fn cidr_contains(net: &str, ip: &str) -> bool {
     let Some((base, bits)) = net.split_once('/') else {
         return false;
     };

@@ -104,6 +104,11 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
                 return Ok(Obj::None);
             }
             srv.dbmaxmatches = py_int(arg(cmd, 1)?)?;
+            if let Some(db) = &srv.db {
+                if let Ok(mut d) = db.lock() {
+                    d.max_matches = srv.dbmaxmatches.max(0) as usize;
+                }
+            }
             return Ok(q(Obj::Int(srv.dbmaxmatches)));
         }
         "dbpurgeage" => {
@@ -116,6 +121,16 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
                 return Ok(Obj::None);
             }
             srv.dbpurgeage = seconds(arg(cmd, 1)?)?;
+            let age = match &srv.dbpurgeage {
+                Value::Int(i) => Some(*i as f64),
+                Value::Float(f) => Some(*f),
+                _ => None,
+            };
+            if let (Some(db), Some(age)) = (&srv.db, age) {
+                if let Ok(mut d) = db.lock() {
+                    d.purge_age = age as i64;
+                }
+            }
             return Ok(q(Obj::from(srv.dbpurgeage.clone())));
         }
         _ => {}
@@ -186,6 +201,13 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
                 ));
             }
             let j = srv.jail_mut(name)?;
+            // fail2ban opens the file at once: a missing or unreadable one
+            // fails the command with Python's OSError.
+            if j.backend_name() != "systemd" && !j.logpaths.iter().any(|(p, _)| *p == path) {
+                if let Err(e) = std::fs::File::open(&path) {
+                    return Err(os_error(&e, &path));
+                }
+            }
             let before = j.logpaths.len();
             j.add_logpath(&path, tail);
             if j.logpaths.len() > before {
@@ -343,11 +365,25 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
         "datepattern" => {
             let v = arg(cmd, 2)?;
             let dp = super::regex::date_pattern(v, &log)?;
-            srv.jail_mut(name)?.datepattern = dp.clone();
+            let j = srv.jail_mut(name)?;
+            j.datepattern = dp.clone();
+            j.datepattern_raw = match v {
+                Value::None => None,
+                other => Some(text(other)),
+            };
             Ok(q(Obj::from(dp)))
         }
         "logtimezone" => {
             let v = arg(cmd, 2)?.clone();
+            // fail2ban validates the zone and keeps the value as given.
+            if let Value::Str(tz) = &v {
+                if ironban_filter::strptime::zone_offset(tz).is_none() {
+                    return Err(PyException::value_error(format!(
+                        "Unknown or unsupported time zone: {}",
+                        v.repr()
+                    )));
+                }
+            }
             srv.jail_mut(name)?.logtimezone = v.clone();
             Ok(q(Obj::from(v)))
         }
@@ -388,6 +424,10 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
             let count = (cmd.len() - 3) as i64;
             let now = mytime::now();
             let j = srv.jail_mut(name)?;
+            if let Some(h) = &j.runtime {
+                h.attempt(ip, cmd[3..].iter().map(text).collect());
+                return Ok(Obj::Int(1));
+            }
             log.info(
                 "filter",
                 &format!("[{}] Attempt {ip} - {}", j.name, mytime::time2str(now)),
@@ -431,6 +471,9 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
         "banip" => {
             let now = mytime::now();
             let j = srv.jail_mut(name)?;
+            if let Some(h) = &j.runtime {
+                return Ok(Obj::Int(h.ban(cmd[2..].iter().map(text).collect())));
+            }
             let mut cnt = 0;
             for ip in &cmd[2..] {
                 let ip = text(ip);
@@ -514,6 +557,24 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
             "Invalid command {} (no set action or not yet implemented)",
             opt_v.repr()
         ))),
+    }
+}
+
+/// Python's `OSError` subclass for an I/O error on `path`, with
+/// `(errno, strerror, filename)` as `open()` raises it.
+fn os_error(e: &std::io::Error, path: &str) -> PyException {
+    let errno = e.raw_os_error().unwrap_or(0);
+    let name = match e.kind() {
+        std::io::ErrorKind::NotFound => "FileNotFoundError",
+        std::io::ErrorKind::PermissionDenied => "PermissionError",
+        _ => "OSError",
+    };
+    let full = e.to_string();
+    let text = full.split(" (os error").next().unwrap_or(&full).to_string();
+    PyException {
+        module: "builtins".into(),
+        name: name.into(),
+        args: vec![Value::Int(errno.into()), Value::Str(text), Value::str(path)],
     }
 }
 

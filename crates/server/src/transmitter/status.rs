@@ -52,12 +52,16 @@ fn jail_status(srv: &Server, j: &Jail, flavor: &str) -> Obj {
             ),
         );
     }
+    let live = j.live();
     let mut actions = vec![
-        pair("Currently banned", Obj::Int(j.bans.len() as i64)),
-        pair("Total banned", Obj::Int(j.ban_total)),
+        pair("Currently banned", Obj::Int(live.bans.len() as i64)),
+        pair("Total banned", Obj::Int(live.ban_total)),
     ];
     if flavor != "short" {
-        actions.push(pair("Banned IP list", Obj::ips(j.banned_ips())));
+        actions.push(pair(
+            "Banned IP list",
+            Obj::ips(live.bans.iter().map(|b| b.ip.clone())),
+        ));
     }
     if flavor == "cymru" {
         // ironban does no Team Cymru DNS lookups; it answers as fail2ban
@@ -78,10 +82,14 @@ fn jail_status(srv: &Server, j: &Jail, flavor: &str) -> Obj {
 
 /// `[backend, (failCur, failTot), (banCur, banTot)]`.
 fn jail_stats(j: &Jail) -> Obj {
+    let live = j.live();
     Obj::List(vec![
         Obj::Str(j.backend_kind()),
-        Obj::Tuple(vec![Obj::Int(j.fails.len() as i64), Obj::Int(j.fail_total)]),
-        Obj::Tuple(vec![Obj::Int(j.bans.len() as i64), Obj::Int(j.ban_total)]),
+        Obj::Tuple(vec![Obj::Int(live.fails), Obj::Int(live.fail_total)]),
+        Obj::Tuple(vec![
+            Obj::Int(live.bans.len() as i64),
+            Obj::Int(live.ban_total),
+        ]),
     ])
 }
 

@@ -7,10 +7,18 @@
 //! (fail2ban: `server/jail.py`, with the option getters of `filter.py`,
 //! `failmanager.py`, `actions.py` and `banmanager.py`.)
 
+use std::sync::{Arc, Mutex};
+
 use ironban_config::Value;
 
 use crate::mytime;
+
+pub mod engine;
+pub mod follow;
+pub mod runtime;
+
 use crate::protocol::{Obj, PyException};
+pub use runtime::JailHandle;
 
 /// An action as configured: its name and properties in the order set.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +96,8 @@ pub struct Jail {
     pub findtime: Value,
     /// `datepattern` as `get datepattern` answers it.
     pub datepattern: Value,
+    /// `datepattern` as given (what the filter is built from).
+    pub datepattern_raw: Option<String>,
     /// `logtimezone`.
     pub logtimezone: Value,
     /// `maxmatches`.
@@ -110,7 +120,28 @@ pub struct Jail {
     pub fails: Vec<(String, i64)>,
     /// Failures ever counted.
     pub fail_total: i64,
+    /// The running engine (filter, fail manager, actions) once `start` ran:
+    /// then bans and counts live there, not in the fields above.
+    pub runtime: Option<JailHandle>,
 }
+
+/// What the running engine shows the transmitter: its ban list and
+/// counters, refreshed after every step (fail2ban reads them from the
+/// filter's fail manager and the actions' ban manager).
+#[derive(Debug, Default, Clone)]
+pub struct Live {
+    /// Current bans in ban order.
+    pub bans: Vec<Ban>,
+    /// Bans ever made.
+    pub ban_total: i64,
+    /// IDs currently counted by the fail manager.
+    pub fails: i64,
+    /// Failures ever counted.
+    pub fail_total: i64,
+}
+
+/// The live view shared between the engine thread and the transmitter.
+pub type SharedLive = Arc<Mutex<Live>>;
 
 impl Jail {
     /// A new jail with fail2ban's defaults.
@@ -133,6 +164,7 @@ impl Jail {
             usedns: "warn".into(),
             findtime: Value::Int(600),
             datepattern: Value::Tuple(vec![Value::None, Value::str("Default Detectors")]),
+            datepattern_raw: None,
             logtimezone: Value::None,
             maxmatches: 5,
             maxretry: 3,
@@ -144,6 +176,20 @@ impl Jail {
             ban_total: 0,
             fails: Vec::new(),
             fail_total: 0,
+            runtime: None,
+        }
+    }
+
+    /// A copy of the live view when running, else of the stored fields.
+    pub fn live(&self) -> Live {
+        match &self.runtime {
+            Some(h) => h.live(),
+            None => Live {
+                bans: self.bans.clone(),
+                ban_total: self.ban_total,
+                fails: self.fails.len() as i64,
+                fail_total: self.fail_total,
+            },
         }
     }
 
@@ -161,7 +207,8 @@ impl Jail {
         }
     }
 
-    fn is_journal(&self) -> bool {
+    /// Whether the jail reads the systemd journal.
+    pub fn is_journal(&self) -> bool {
         self.backend_name() == "systemd"
     }
 
@@ -240,7 +287,10 @@ impl Jail {
 
     /// Whether `ip` is currently banned.
     pub fn is_banned(&self, ip: &str) -> bool {
-        self.bans.iter().any(|b| b.ip == ip)
+        match &self.runtime {
+            Some(h) => h.live().bans.iter().any(|b| b.ip == ip),
+            None => self.bans.iter().any(|b| b.ip == ip),
+        }
     }
 
     /// Bans `ip` at `now`; false if it was already banned.
@@ -270,12 +320,12 @@ impl Jail {
 
     /// Banned IPs in ban order.
     pub fn banned_ips(&self) -> Vec<String> {
-        self.bans.iter().map(|b| b.ip.clone()).collect()
+        self.live().bans.iter().map(|b| b.ip.clone()).collect()
     }
 
     /// Bans sorted by end of ban (stable), as `get banip` lists them.
-    pub fn bans_by_end(&self) -> Vec<&Ban> {
-        let mut v: Vec<&Ban> = self.bans.iter().collect();
+    pub fn bans_by_end(&self) -> Vec<Ban> {
+        let mut v = self.live().bans;
         v.sort_by(|a, b| a.end(self.bantime).total_cmp(&b.end(self.bantime)));
         v
     }
@@ -287,9 +337,10 @@ impl Jail {
 
     /// `status <jail> [flavor]`: the Filter part.
     pub fn filter_status(&self) -> Obj {
+        let live = self.live();
         let mut v = vec![
-            pair("Currently failed", Obj::Int(self.fails.len() as i64)),
-            pair("Total failed", Obj::Int(self.fail_total)),
+            pair("Currently failed", Obj::Int(live.fails)),
+            pair("Total failed", Obj::Int(live.fail_total)),
         ];
         if self.is_journal() {
             let m: Vec<String> = self.journalmatch.iter().map(|g| g.join(" ")).collect();
