@@ -81,6 +81,19 @@ else
   status=1
 fi
 
+echo "== e2e: real Dovecot, iptables/nftables, msmtp in network namespaces (issue #8)"
+if [ "$(id -u)" = 0 ]; then
+  if compat-tests/e2e/run-all.sh --server ironban --ironban-bin "$PWD/target/release/ironban"; then
+    echo "test-all: e2e passed"
+  else
+    echo "test-all: e2e failed" >&2
+    status=1
+  fi
+else
+  echo "test-all: e2e needs root (network namespaces); run as root" >&2
+  status=1
+fi
+
 echo "== README main job (scripts/example.sh)"
 if ./scripts/example.sh > /tmp/ironban-example.out 2>&1; then
   tail -n 1 /tmp/ironban-example.out
