@@ -51,7 +51,7 @@ impl Prefilter {
     #[inline]
     pub fn accepts(&self, hay: &str) -> bool {
         if let Some(p) = &self.prefix {
-            return hay.starts_with(p.as_str());
+            return starts_with(hay.as_bytes(), p.as_bytes());
         }
         self.literals
             .iter()
@@ -67,6 +67,17 @@ impl Prefilter {
     pub fn literals(&self) -> &[String] {
         &self.literals
     }
+}
+
+/// Byte comparison inlined: needles are a few bytes, a `memcmp` call costs more.
+#[inline]
+fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+#[inline]
+fn starts_with(hay: &[u8], p: &[u8]) -> bool {
+    hay.len() >= p.len() && bytes_eq(&hay[..p.len()], p)
 }
 
 /// Substring test without the Two-Way set-up `str::contains` pays per call
@@ -86,7 +97,7 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
             None => return false,
             Some(p) => {
                 let at = i + p;
-                if &hay[at + 1..at + needle.len()] == rest {
+                if bytes_eq(&hay[at + 1..at + needle.len()], rest) {
                     return true;
                 }
                 i = at + 1;
