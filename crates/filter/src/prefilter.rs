@@ -17,6 +17,8 @@ pub struct Prefilter {
     /// buffer must start with it. Checked instead of `literals`.
     prefix: Option<String>,
     literals: Vec<String>,
+    /// Per literal, the index of its rarest byte.
+    rare: Vec<usize>,
 }
 
 /// At most this many literals are checked (the longest ones).
@@ -44,7 +46,20 @@ impl Prefilter {
         if prefix.is_some() {
             literals.clear();
         }
-        Prefilter { prefix, literals }
+        let rare = literals
+            .iter()
+            .map(|l| {
+                let b = l.as_bytes();
+                (0..b.len())
+                    .max_by_key(|&i| (rarity(b[i]), std::cmp::Reverse(i)))
+                    .unwrap_or(0)
+            })
+            .collect();
+        Prefilter {
+            prefix,
+            literals,
+            rare,
+        }
     }
 
     /// False when `hay` lacks a required literal (the regex cannot match).
@@ -55,7 +70,8 @@ impl Prefilter {
         }
         self.literals
             .iter()
-            .all(|l| contains(hay.as_bytes(), l.as_bytes()))
+            .zip(&self.rare)
+            .all(|(l, &r)| contains(hay.as_bytes(), l.as_bytes(), r))
     }
 
     /// The required start of the buffer, if any (for tests).
@@ -80,27 +96,42 @@ fn starts_with(hay: &[u8], p: &[u8]) -> bool {
     hay.len() >= p.len() && bytes_eq(&hay[..p.len()], p)
 }
 
+/// How common a byte is in log text (higher = rarer), to pick which byte
+/// of a needle to scan for.
+fn rarity(b: u8) -> u8 {
+    match b {
+        b' ' => 0,
+        b'a'..=b'z' => 1,
+        b'0'..=b'9' => 2,
+        b'A'..=b'Z' => 3,
+        _ => 4,
+    }
+}
+
 /// Substring test without the Two-Way set-up `str::contains` pays per call
-/// (haystacks are single log lines, needles short).
+/// (haystacks are single log lines, needles short): scans for the needle's
+/// rarest byte, then compares around it.
 #[inline]
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    let Some((&first, rest)) = needle.split_first() else {
+fn contains(hay: &[u8], needle: &[u8], rare: usize) -> bool {
+    if needle.is_empty() {
         return true;
-    };
+    }
     if hay.len() < needle.len() {
         return false;
     }
-    let last_start = hay.len() - needle.len();
-    let mut i = 0;
-    while i <= last_start {
-        match hay[i..=last_start].iter().position(|&b| b == first) {
+    let key = needle[rare];
+    // Positions of `key` in hay that leave room for the whole needle.
+    let (lo, hi) = (rare, hay.len() - needle.len() + rare);
+    let mut i = lo;
+    while i <= hi {
+        match hay[i..=hi].iter().position(|&b| b == key) {
             None => return false,
             Some(p) => {
-                let at = i + p;
-                if bytes_eq(&hay[at + 1..at + needle.len()], rest) {
+                let at = i + p - rare;
+                if bytes_eq(&hay[at..at + needle.len()], needle) {
                     return true;
                 }
-                i = at + 1;
+                i += p + 1;
             }
         }
     }
@@ -352,5 +383,26 @@ mod tests {
         assert!(p.accepts("Failed password for root from <x>"));
         assert!(!p.accepts("Failed password for root from <y>"));
         assert!(Prefilter::new("a|b", false).accepts(""));
+        let p = Prefilter::new(r"x LOGIN REFUSED FROM y", false);
+        assert!(p.accepts("ab x LOGIN REFUSED FROM y z"));
+        assert!(p.accepts("x LOGIN REFUSED FROM y"));
+        assert!(!p.accepts("x LOGIN REFUSED FROM"));
+        assert!(!p.accepts("LOGIN REFUSED FROM y"));
+        for (hay, needle) in [
+            ("aab", "ab"),
+            ("ab", "ab"),
+            ("b", "ab"),
+            ("xaXb", "aXb"),
+            ("aX", "aXb"),
+        ] {
+            let r = (0..needle.len())
+                .max_by_key(|&i| (super::rarity(needle.as_bytes()[i]), std::cmp::Reverse(i)))
+                .unwrap();
+            assert_eq!(
+                super::contains(hay.as_bytes(), needle.as_bytes(), r),
+                hay.contains(needle),
+                "{hay} {needle}"
+            );
+        }
     }
 }
