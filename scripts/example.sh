@@ -7,8 +7,12 @@
 # (config/examples/expected-banned.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build -q --release -p ironban-cli
-bin=$PWD/target/release/ironban
+if [ -n "${IRONBAN_BIN:-}" ]; then
+  bin=$IRONBAN_BIN
+else
+  cargo build -q --release -p ironban-cli
+  bin=$PWD/target/release/ironban
+fi
 conf=$PWD/config/examples/confdir
 
 "$bin" server -f -x -c "$conf" start &

@@ -28,8 +28,10 @@ if [ -z "${IRONBAN_SHARED:-}" ] && [ ! -d ../shared/golden ]; then
   exit 1
 fi
 
-cargo build --workspace --all-targets --release
-cargo test --workspace --release
+profile=ci
+bin=$PWD/target/$profile/ironban
+cargo build --workspace --all-targets --profile $profile
+cargo test --workspace --profile $profile
 
 # Compat suites: each prints "suite: N passed, N failed". A suite not yet
 # fully green is held to its recorded floor in compat-tests/baseline.txt
@@ -42,7 +44,7 @@ for suite in $(ls compat-tests/src/bin/ 2>/dev/null | sed -n 's/\.rs$//p' | sort
   echo "== compat: $suite"
   out=$(mktemp)
   set +e
-  cargo run -q --release -p ironban-compat-tests --bin "$suite" 2>&1 | tee "$out"
+  cargo run -q --profile $profile -p ironban-compat-tests --bin "$suite" 2>&1 | tee "$out"
   rc=${PIPESTATUS[0]}
   set -e
   line=$(grep -E "^$suite: [0-9]+ passed, [0-9]+ failed" "$out" | tail -n 1)
@@ -74,15 +76,36 @@ for suite in $(ls compat-tests/src/bin/ 2>/dev/null | sed -n 's/\.rs$//p' | sort
   fi
 done
 echo "== default config (config/) against real fail2ban"
-if IRONBAN_BIN=target/release/ironban ./scripts/check-default-config.sh; then
+if IRONBAN_BIN=$bin ./scripts/check-default-config.sh; then
   echo "test-all: default config checks passed"
 else
   echo "test-all: default config checks failed" >&2
   status=1
 fi
 
+echo "== e2e: real Dovecot, iptables/nftables, msmtp in network namespaces (issue #8)"
+if [ "$(id -u)" = 0 ]; then
+  if compat-tests/e2e/run-all.sh --server ironban --ironban-bin "$bin"; then
+    echo "test-all: e2e passed"
+  else
+    echo "test-all: e2e failed" >&2
+    status=1
+  fi
+else
+  echo "test-all: e2e needs root (network namespaces); run as root" >&2
+  status=1
+fi
+
+echo "== fuzz: a short pass of every target (issue #9; the 10-minute figures are in docs/reliability.md)"
+if ./scripts/fuzz.sh --time "${IRONBAN_FUZZ_SECONDS:-30}"; then
+  echo "test-all: fuzz pass clean"
+else
+  echo "test-all: fuzz found a crash (fuzz/artifacts/)" >&2
+  status=1
+fi
+
 echo "== README main job (scripts/example.sh)"
-if ./scripts/example.sh > /tmp/ironban-example.out 2>&1; then
+if IRONBAN_BIN=$bin ./scripts/example.sh > /tmp/ironban-example.out 2>&1; then
   tail -n 1 /tmp/ironban-example.out
 else
   cat /tmp/ironban-example.out

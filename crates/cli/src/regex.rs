@@ -665,11 +665,11 @@ impl Decoder {
     }
 
     /// The text, and whether invalid bytes were replaced.
-    fn decode(&self, b: &[u8]) -> (String, bool) {
+    fn decode<'b>(&self, b: &'b [u8]) -> (std::borrow::Cow<'b, str>, bool) {
         match self {
             Decoder::Utf8 => match std::str::from_utf8(b) {
-                Ok(s) => (s.to_string(), false),
-                Err(_) => (String::from_utf8_lossy(b).into_owned(), true),
+                Ok(s) => (std::borrow::Cow::Borrowed(s), false),
+                Err(_) => (String::from_utf8_lossy(b), true),
             },
             Decoder::Latin1 => (b.iter().map(|&c| c as char).collect(), false),
         }

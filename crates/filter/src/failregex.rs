@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 
 use crate::error::{Error, ErrorKind};
 use crate::pattern::{Captures, Pattern, PatternBuilder};
+use crate::prefilter::Prefilter;
 
 /// `<IP4>`: an IPv4 address, optionally IPv4-mapped (`::ffff:`).
 pub const R_IP4: &str = r"(?:::f{4,6}:)?(?P<ip4>(?:\d{1,3}\.){3}\d{1,3})";
@@ -211,6 +212,7 @@ pub struct Regex {
     tuple: Vec<(String, Arc<str>)>,
     names: Vec<(usize, Arc<str>)>,
     skiplines: Vec<usize>,
+    prefilter: Prefilter,
     deprecated_host: bool,
     match_errors: std::sync::atomic::AtomicU64,
 }
@@ -259,6 +261,7 @@ impl Regex {
         }
         alt.sort();
         tuple.sort();
+        let prefilter = Prefilter::new(&expanded, multiline);
         Ok(Regex {
             raw: raw.to_string(),
             expanded,
@@ -267,6 +270,7 @@ impl Regex {
             tuple,
             names,
             skiplines,
+            prefilter,
             deprecated_host: false,
             match_errors: Default::default(),
         })
@@ -333,6 +337,9 @@ impl Regex {
     /// Searches `buf` (the `\n`-joined lines plus a final `\n`); `nlines`
     /// is the number of lines in it. (fail2ban: `Regex.search`.)
     pub fn search(&self, buf: &str, nlines: usize, caps: &mut Captures) -> Option<RegexMatch> {
+        if !self.prefilter.accepts(buf) {
+            return None;
+        }
         match self.pattern.captures_at(buf, 0, caps) {
             Ok(true) => {}
             Ok(false) => return None,

@@ -321,39 +321,42 @@ impl Filter {
     /// (fail2ban: `Filter.processLine`, with `checkFindTime` off).
     pub fn process_line(&mut self, line: &str) -> Vec<Failure> {
         let mut date = None;
-        let mut no_date = false;
-        let mut tuple: TupleLine = (String::new(), String::new(), line.to_string());
+        // The line split around its date, as spans; strings are made once.
+        let mut split: Option<(usize, usize)> = None;
+        let mut use_last_time = false;
         let ctx = self.ctx();
         if let Some(dd) = self.date_detector.as_mut() {
             if let Some(m) = dd.match_time(line) {
                 let (s, e) = m.span;
-                tuple = (
-                    line[..s].to_string(),
-                    line[s..e].to_string(),
-                    line[e..].to_string(),
-                );
+                split = Some((s, e));
                 if s < e {
                     date = dd.get_time(line, &m, &ctx);
                     if date.is_some() {
-                        self.last_time_text = tuple.1.clone();
+                        self.last_time_text.clear();
+                        self.last_time_text.push_str(&line[s..e]);
                         self.last_date = date;
                     }
                 } else if self.last_date.is_some_and(|d| d > ctx.now() - 60.0) {
-                    tuple = (String::new(), self.last_time_text.clone(), line.to_string());
+                    use_last_time = true;
                     date = self.last_date;
                 } else {
                     date = Some(ctx.now());
                 }
             }
         }
-        if date.is_none() {
-            no_date = true;
-            if self.last_date.is_some_and(|d| d > ctx.now() - 60.0) {
-                tuple = (String::new(), self.last_time_text.clone(), line.to_string());
-                date = self.last_date;
-            }
+        if date.is_none() && self.last_date.is_some_and(|d| d > ctx.now() - 60.0) {
+            use_last_time = true;
+            date = self.last_date;
         }
-        let _ = no_date;
+        let tuple: TupleLine = match split {
+            _ if use_last_time => (String::new(), self.last_time_text.clone(), line.to_string()),
+            Some((s, e)) => (
+                line[..s].to_string(),
+                line[s..e].to_string(),
+                line[e..].to_string(),
+            ),
+            None => (String::new(), String::new(), line.to_string()),
+        };
         self.find_failure(tuple, date)
     }
 
@@ -535,7 +538,7 @@ impl Filter {
                         groups,
                         ..FailData::default()
                     };
-                    f.matches = Some(matched_lines.clone());
+                    f.matches = Some(matched_lines);
                     Arc::new(Mutex::new(f))
                 }
             };

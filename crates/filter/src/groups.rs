@@ -105,10 +105,12 @@ impl Groups {
     pub(crate) fn update_from(&mut self, other: Groups, keep_existing_over_none: bool) {
         self.entries.reserve(other.entries.len());
         for (k, v) in other.entries {
-            if keep_existing_over_none && v == GroupValue::None && self.contains_key(&k) {
-                continue;
+            // One scan per entry: replace in place or append.
+            match self.entries.iter_mut().find(|(e, _)| *e == k) {
+                Some(_) if keep_existing_over_none && v == GroupValue::None => {}
+                Some((_, old)) => *old = v,
+                None => self.entries.push((k, v)),
             }
-            self.insert(k, v);
         }
     }
 

@@ -25,6 +25,7 @@ pub mod filter;
 pub mod groups;
 pub mod ipdns;
 pub mod pattern;
+pub mod prefilter;
 pub mod strptime;
 pub mod translate;
 

@@ -178,8 +178,10 @@ impl Transmitter {
                 }
                 let n = j.name.clone();
                 if start_now {
-                    srv.start_runtime(&n);
+                    // fail2ban logs this once the jail's threads run; its
+                    // actions start and restore bans on them just after.
                     log.info("jail", &format!("Jail '{n}' started"));
+                    srv.start_runtime(&n);
                 }
                 if let Some(state) = srv.reload_state.as_mut() {
                     state.retain(|(x, _)| *x != n);

@@ -353,12 +353,14 @@ fn bantime_increment_uses_the_ban_history() {
         .log_text()
         .contains("NOTICE  [t] Ban 192.0.2.9")));
     assert!(wait_for(Duration::from_secs(10), || c
-        .banned("t")
-        .is_empty()));
+        .log_text()
+        .contains("NOTICE  [t] Unban 192.0.2.9")));
     // Known offender (bancount 1): each failure counts 2, so two ban.
     append(&logf, &fail_lines("192.0.2.9", 2));
     assert!(
-        wait_for(Duration::from_secs(10), || c.banned("t") == ["192.0.2.9"]),
+        wait_for(Duration::from_secs(10), || c
+            .log_text()
+            .contains("Increase Ban 192.0.2.9")),
         "{}",
         c.log_text()
     );
@@ -369,7 +371,8 @@ fn bantime_increment_uses_the_ban_history() {
         log.contains("NOTICE  [t] Increase Ban 192.0.2.9 (2 # 2s -> "),
         "{log}"
     );
-    assert!(bt.contains(" + 2 = "), "{bt}");
+    // (The 2 s ban may already be over on a busy machine.)
+    assert!(!bt.contains("192.0.2.9") || bt.contains(" + 2 = "), "{bt}");
     let conn = rusqlite::Connection::open(d.join("f2b.sqlite3")).unwrap();
     let (n, t): (i64, i64) = conn
         .query_row(

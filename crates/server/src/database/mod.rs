@@ -22,50 +22,7 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
-/// The schema version this module writes.
-pub const SCHEMA_VERSION: i64 = 4;
-
-const CREATE_SCRIPTS: &[(&str, &str)] = &[
-    ("fail2banDb", "CREATE TABLE IF NOT EXISTS fail2banDb(version INTEGER);"),
-    (
-        "jails",
-        "CREATE TABLE IF NOT EXISTS jails(name TEXT NOT NULL UNIQUE, enabled INTEGER NOT NULL DEFAULT 1);\
-         CREATE INDEX IF NOT EXISTS jails_name ON jails(name);",
-    ),
-    (
-        "logs",
-        "CREATE TABLE IF NOT EXISTS logs(jail TEXT NOT NULL, path TEXT, firstlinemd5 TEXT, \
-         lastfilepos INTEGER DEFAULT 0, FOREIGN KEY(jail) REFERENCES jails(name) ON DELETE CASCADE, \
-         UNIQUE(jail, path),UNIQUE(jail, path, firstlinemd5));\
-         CREATE INDEX IF NOT EXISTS logs_path ON logs(path);\
-         CREATE INDEX IF NOT EXISTS logs_jail_path ON logs(jail, path);",
-    ),
-    (
-        "bans",
-        "CREATE TABLE IF NOT EXISTS bans(jail TEXT NOT NULL, ip TEXT, timeofban INTEGER NOT NULL, \
-         bantime INTEGER NOT NULL, bancount INTEGER NOT NULL default 1, data JSON, \
-         FOREIGN KEY(jail) REFERENCES jails(name) );\
-         CREATE INDEX IF NOT EXISTS bans_jail_timeofban_ip ON bans(jail, timeofban);\
-         CREATE INDEX IF NOT EXISTS bans_jail_ip ON bans(jail, ip);\
-         CREATE INDEX IF NOT EXISTS bans_ip ON bans(ip);",
-    ),
-    (
-        "bips",
-        "CREATE TABLE IF NOT EXISTS bips(ip TEXT NOT NULL, jail TEXT NOT NULL, timeofban INTEGER NOT NULL, \
-         bantime INTEGER NOT NULL, bancount INTEGER NOT NULL default 1, data JSON, \
-         PRIMARY KEY(ip, jail), FOREIGN KEY(jail) REFERENCES jails(name) );\
-         CREATE INDEX IF NOT EXISTS bips_timeofban ON bips(timeofban);\
-         CREATE INDEX IF NOT EXISTS bips_ip ON bips(ip);",
-    ),
-];
-
-fn create_script(table: &str) -> &'static str {
-    CREATE_SCRIPTS
-        .iter()
-        .find(|(t, _)| *t == table)
-        .map(|(_, s)| *s)
-        .unwrap_or("")
-}
+pub use schema::SCHEMA_VERSION;
 
 /// What went wrong with the database, always naming the file.
 #[derive(Debug, thiserror::Error)]
@@ -148,7 +105,7 @@ impl Database {
         match Database::connect(path) {
             Ok(db) => Ok(db),
             Err(DbError::Sqlite { source, .. })
-                if Path::new(path).is_file() && is_corruption(&source) =>
+                if Path::new(path).is_file() && repair::is_corruption(&source) =>
             {
                 Database::repair(path, &source.to_string())
             }
@@ -227,124 +184,6 @@ impl Database {
             Some(_) => {}
         }
         Ok(db)
-    }
-
-    fn create(&self) -> rusqlite::Result<()> {
-        for (_, script) in CREATE_SCRIPTS {
-            self.conn.execute_batch(script)?;
-        }
-        self.conn.execute(
-            "INSERT INTO fail2banDb(version) SELECT ?1 WHERE NOT EXISTS (SELECT 1 FROM fail2banDb LIMIT 1)",
-            params![SCHEMA_VERSION],
-        )?;
-        Ok(())
-    }
-
-    fn table_exists(&self, table: &str) -> rusqlite::Result<bool> {
-        self.conn
-            .query_row(
-                "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1",
-                params![table],
-                |_| Ok(()),
-            )
-            .optional()
-            .map(|r| r.is_some())
-    }
-
-    /// The same steps as fail2ban's `updateDb`: v1 gets the logs table's
-    /// second unique key, v2's bans get `bantime = -2` (unknown) and
-    /// `bancount = 1`, v3 gets `bips` filled from `bans`.
-    fn upgrade(&self, version: i64) -> rusqlite::Result<()> {
-        let tx = self.conn.unchecked_transaction()?;
-        if version < 2 && self.table_exists("logs")? {
-            tx.execute_batch(&format!(
-                "CREATE TEMPORARY TABLE logs_temp AS SELECT * FROM logs; DROP TABLE logs; {} \
-                 INSERT INTO logs SELECT * from logs_temp; DROP TABLE logs_temp; \
-                 UPDATE fail2banDb SET version = 2;",
-                create_script("logs")
-            ))?;
-        }
-        if version < 3 && self.table_exists("bans")? {
-            tx.execute_batch(&format!(
-                "CREATE TEMPORARY TABLE bans_temp AS SELECT jail, ip, timeofban, -2 as bantime, \
-                 1 as bancount, data FROM bans; DROP TABLE bans; {} \
-                 INSERT INTO bans SELECT * from bans_temp; DROP TABLE bans_temp; \
-                 UPDATE fail2banDb SET version = 3;",
-                create_script("bans")
-            ))?;
-        }
-        if version < 4 && !self.table_exists("bips")? {
-            tx.execute_batch(&format!(
-                "{} UPDATE fail2banDb SET version = 4;",
-                create_script("bips")
-            ))?;
-            tx.execute(
-                "INSERT OR REPLACE INTO bips(ip, jail, timeofban, bantime, bancount, data) \
-                 SELECT ip, jail, timeofban, bantime, bancount, data FROM bans order by timeofban",
-                [],
-            )?;
-        }
-        // Tables a very old file never had (e.g. no bans at all in v1).
-        for (_, script) in CREATE_SCRIPTS {
-            tx.execute_batch(script)?;
-        }
-        tx.execute(
-            "UPDATE fail2banDb SET version = ?1",
-            params![SCHEMA_VERSION],
-        )?;
-        tx.commit()
-    }
-
-    /// Moves a corrupt file aside and salvages every readable row of the
-    /// known tables into a fresh database.
-    fn repair(path: &str, why: &str) -> Result<Database, DbError> {
-        let stamp = chrono_stamp();
-        let backup = format!("{path}.{stamp}");
-        std::fs::rename(path, &backup).map_err(|source| DbError::Backup {
-            path: path.to_string(),
-            backup: backup.clone(),
-            source,
-        })?;
-        let mut db = Database::connect(path)?;
-        db.notes.push(format!(
-            "Database {path} was corrupt ({why}); moved to {backup}"
-        ));
-        let mut salvaged = 0usize;
-        if let Ok(old) = Connection::open_with_flags(&backup, OpenFlags::SQLITE_OPEN_READ_ONLY) {
-            for table in ["jails", "logs", "bans", "bips"] {
-                salvaged += db.copy_rows(&old, table);
-            }
-        }
-        db.notes
-            .push(format!("Repair of {path}: {salvaged} row(s) salvaged"));
-        Ok(db)
-    }
-
-    fn copy_rows(&self, old: &Connection, table: &str) -> usize {
-        let Ok(mut stmt) = old.prepare(&format!("SELECT * FROM {table}")) else {
-            return 0;
-        };
-        let ncol = stmt.column_count();
-        let marks = vec!["?"; ncol].join(", ");
-        let insert = format!("INSERT OR IGNORE INTO {table} VALUES({marks})");
-        let Ok(mut rows) = stmt.query([]) else {
-            return 0;
-        };
-        let mut n = 0;
-        // Stop at the first unreadable row: past corruption nothing is trustworthy.
-        while let Ok(Some(row)) = rows.next() {
-            let vals: Vec<rusqlite::types::Value> =
-                (0..ncol).filter_map(|i| row.get(i).ok()).collect();
-            if vals.len() == ncol
-                && self
-                    .conn
-                    .execute(&insert, rusqlite::params_from_iter(vals))
-                    .is_ok()
-            {
-                n += 1;
-            }
-        }
-        n
     }
 
     fn err(&self, action: &'static str) -> impl Fn(rusqlite::Error) -> DbError + '_ {
@@ -668,44 +507,6 @@ impl Database {
     }
 }
 
-fn is_corruption(e: &rusqlite::Error) -> bool {
-    matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseCorrupt) | Some(rusqlite::ErrorCode::NotADatabase)
-    )
-}
-
-/// `YYYYmmdd-HHMMSS` in UTC, as fail2ban names its backup.
-fn chrono_stamp() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let days = secs.div_euclid(86400);
-    let rem = secs.rem_euclid(86400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 /// The `data` column as text: fail2ban writes a BLOB, older versions TEXT.
 fn json_text(v: rusqlite::types::ValueRef<'_>) -> String {
     use rusqlite::types::ValueRef;
@@ -732,6 +533,9 @@ fn trim_matches(data: &str, max: usize) -> String {
     }
     v.to_string()
 }
+
+mod repair;
+mod schema;
 
 #[cfg(test)]
 mod tests;

@@ -315,20 +315,21 @@ impl Engine {
                 self.pending_pos.insert(path, (pos, hash));
             }
             Msg::Journal { lines, at_end } => {
-                let op = self.journal_in_operation;
                 let mut last = None;
                 for l in lines {
-                    let now = mytime::now();
                     // fail2ban: in operation once an entry reaches "now".
-                    let live_now = op || l.time >= now - 1.0;
-                    self.process_line(&l.line, Some(l.time), live_now);
+                    if !self.journal_in_operation && l.time >= mytime::now() - 1.0 {
+                        self.journal_operation();
+                    }
+                    let op = self.journal_in_operation;
+                    self.process_line(&l.line, Some(l.time), op);
                     last = Some((l.time, l.cursor));
                 }
                 if last.is_some() {
                     self.pending_journal = last;
                 }
-                if at_end {
-                    self.journal_in_operation = true;
+                if at_end && !self.journal_in_operation {
+                    self.journal_operation();
                 }
             }
             Msg::Ban(ips, reply) => {
@@ -339,6 +340,8 @@ impl Engine {
                     .map(|ip| Ticket::new(FailId::parse(ip), now, Vec::new()))
                     .collect();
                 self.ban(tickets, now);
+                // The answer goes out once the live view shows its effect.
+                self.publish();
                 let _ = reply.send((self.actions.bans.ban_total() - before) as i64);
             }
             Msg::Attempt(ip, matches, reply) => {
@@ -355,10 +358,12 @@ impl Engine {
                 let id = FailId::parse(&ip);
                 let t = Ticket::new(id.clone(), now, matches);
                 self.count_failure(t, count, now);
+                self.publish();
                 let _ = reply.send(());
             }
             Msg::Unban(ips, reply) => {
                 let r = self.unban(&ips);
+                self.publish();
                 let _ = reply.send(r);
             }
             Msg::UnbanAll(reply) => {
@@ -368,6 +373,7 @@ impl Engine {
                 self.db("removing bans", |d| d.del_ban(&name, &[]));
                 let ev = self.actions.flush_bans(&mut self.exec, now, false);
                 self.log_events(&ev);
+                self.publish();
                 let _ = reply.send(n);
             }
             Msg::Config(c) => {
@@ -380,14 +386,28 @@ impl Engine {
             }
             Msg::Stop(reply) => {
                 self.stop();
+                self.publish();
                 let _ = reply.send(());
             }
             Msg::SavePositions(reply) => {
                 self.save_positions();
+                self.publish();
                 let _ = reply.send(());
             }
         }
         self.publish();
+    }
+
+    /// The journal reader caught up (fail2ban: `inOperationMode`).
+    fn journal_operation(&mut self) {
+        self.journal_in_operation = true;
+        self.log.info(
+            "filtersystemd",
+            &format!(
+                "[{}] Jail is in operation now (process new journal entries)",
+                self.conf.name
+            ),
+        );
     }
 
     /// One line through the filter (fail2ban: `processLine` with

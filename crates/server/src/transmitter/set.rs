@@ -88,6 +88,8 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
                     ));
                 }
                 srv.dbfile = if none { None } else { Some(v) };
+                // The next jail start opens the new file.
+                srv.db = None;
             }
             return Ok(match &srv.dbfile {
                 None => Obj::None,
@@ -262,6 +264,14 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
                     .collect();
                 if opt == "addjournalmatch" {
                     j.journalmatch.extend(groups);
+                    log.info(
+                        "filtersystemd",
+                        &format!(
+                            "[{}] Added journal match for: {}",
+                            j.name,
+                            Value::str(m.join(" ")).repr()
+                        ),
+                    );
                 } else {
                     j.journalmatch.retain(|g| !groups.contains(g));
                 }
