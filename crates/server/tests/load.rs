@@ -18,9 +18,8 @@
 //! The size: `IRONBAN_LOAD_FAILURES`; by default issue #9's full size,
 //! 1,000,000 failures from 100,000 addresses, in an optimised build (CI
 //! runs `cargo test --profile ci`, release without LTO: about 100 s), and
-//! 100,000 from 10,000 in a debug
-//! build (the full size takes 5 minutes there). Addresses are always
-//! failures / 10. The figures are in docs/reliability.md.
+//! 100,000 from 10,000 in a debug build (the full size takes 5 minutes
+//! there). Addresses are always failures / 10. The figures are in docs/reliability.md.
 
 mod common;
 
