@@ -104,20 +104,30 @@ fn bans_in(calls: &[String]) -> BTreeMap<String, usize> {
     m
 }
 
-/// Waits until the action record stops growing: an action shell running at
-/// the kill is in its own process group and finishes on its own.
+/// Waits until no action shell of the killed server is left: one running
+/// at the kill is in its own process group and finishes on its own, and on
+/// a loaded machine it may sit between two of its steps for long (a quiet
+/// record is not enough). The shells name the run's directory in their
+/// command line; the server processes do not (it reaches them in the
+/// environment).
 fn settle(d: &Path) {
-    let size = || std::fs::metadata(d.join("calls")).map_or(0, |m| m.len());
-    let mut last = size();
-    let mut still = Instant::now();
+    let needle = d.to_string_lossy().into_owned();
+    let orphans = || {
+        std::fs::read_dir("/proc")
+            .map(|ps| {
+                ps.filter_map(|e| e.ok())
+                    .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+                    .any(|e| {
+                        std::fs::read(e.path().join("cmdline"))
+                            .map(|c| String::from_utf8_lossy(&c).contains(&needle))
+                            .unwrap_or(false)
+                    })
+            })
+            .unwrap_or(false)
+    };
     let t = Instant::now();
-    while still.elapsed() < Duration::from_millis(150) && t.elapsed() < Duration::from_secs(5) {
-        std::thread::sleep(Duration::from_millis(25));
-        let now = size();
-        if now != last {
-            last = now;
-            still = Instant::now();
-        }
+    while orphans() && t.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
