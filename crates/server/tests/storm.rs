@@ -107,9 +107,10 @@ fn bans_in(calls: &[String]) -> BTreeMap<String, usize> {
 /// Waits until no action shell of the killed server is left: one running
 /// at the kill is in its own process group and finishes on its own, and on
 /// a loaded machine it may sit between two of its steps for long (a quiet
-/// record is not enough). The shells name the run's directory in their
-/// command line; the server processes do not (it reaches them in the
-/// environment).
+/// record is not enough). Such a process names the run's directory in its
+/// command line (the `sh -c` script) or its environment (the server's
+/// `IRONBAN_TEST_CHILD` socket path, inherited — also by a child caught
+/// between fork and exec, which still carries the server's command line).
 fn settle(d: &Path) {
     let needle = d.to_string_lossy().into_owned();
     let orphans = || {
@@ -118,9 +119,11 @@ fn settle(d: &Path) {
                 ps.filter_map(|e| e.ok())
                     .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
                     .any(|e| {
-                        std::fs::read(e.path().join("cmdline"))
-                            .map(|c| String::from_utf8_lossy(&c).contains(&needle))
-                            .unwrap_or(false)
+                        ["cmdline", "environ"].iter().any(|f| {
+                            std::fs::read(e.path().join(f))
+                                .map(|c| String::from_utf8_lossy(&c).contains(&needle))
+                                .unwrap_or(false)
+                        })
                     })
             })
             .unwrap_or(false)
@@ -250,16 +253,32 @@ fn one_run(run: usize, kill_ms: u64) -> Figures {
     c.stop();
 
     let all_calls = calls(d);
-    let second_life = &all_calls[first_life.len()..];
+    // The lives split at the restarted server's `actionstart` record: an
+    // action shell of the killed server can still log its `ban` after the
+    // snapshot above (seen under heavy load), and it belongs to life 1.
+    let split = all_calls
+        .iter()
+        .rposition(|l| l == "start")
+        .filter(|&i| i > 0)
+        .unwrap_or(first_life.len());
+    let (first_life, second_life) = all_calls.split_at(split);
     f.from_lines = bans_in(second_life).len().saturating_sub(f.restored);
     for l in all_calls.iter().filter(|l| l.starts_with("DOUBLE")) {
         f.doubles.push(format!("run {run}: {l}"));
     }
-    for (life, lines) in [(1, &first_life[..]), (2, second_life)] {
+    for (life, lines) in [(1, first_life), (2, second_life)] {
         for (ip, n) in bans_in(lines) {
             if n > 1 {
-                f.doubles
-                    .push(format!("run {run}: {ip} banned {n} times in life {life}"));
+                let trail: Vec<String> = lines
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, l)| l.ends_with(&format!(" {ip}")) || !l.contains(' '))
+                    .map(|(i, l)| format!("{i}:{l}"))
+                    .collect();
+                f.doubles.push(format!(
+                    "run {run}: {ip} banned {n} times in life {life} ({} calls: {trail:?})",
+                    lines.len()
+                ));
             }
         }
     }
