@@ -13,6 +13,8 @@ writing to its own file, dbfile :memory:). Measured the same way for both:
            as fail2ban-client does, so no client start-up cost is counted)
   rss      VmRSS of the server process, 1 s after ready
   threads  Threads of the server process, 1 s after ready
+  idle CPU CPU time (user+system, all threads) the server used in that
+           idle second, in percent of one core
   ban      delay from writing maxretry failure lines for a new address to
            the dummy action's "+IP" line appearing in its target file
            (BANS samples spread over the jails; p50 and p99)
@@ -33,6 +35,7 @@ import tempfile
 import time
 
 END = b"<F2B_END_COMMAND>"
+CLOSE = b"<F2B_CLOSE_COMMAND>"
 FAIL2BAN = ["/usr/bin/python3", "/usr/bin/fail2ban-server"]
 MAXRETRY = 3
 CHILDREN = []
@@ -66,7 +69,7 @@ def request(sock_path, cmd, timeout=5.0):
             if not chunk:
                 break
             buf += chunk
-        s.sendall(pickle.dumps(["exit"], pickle.HIGHEST_PROTOCOL) + END)
+        s.sendall(CLOSE + END)  # what fail2ban-client sends on close
     finally:
         s.close()
     if not buf.endswith(END):
@@ -123,6 +126,13 @@ def proc_status(pid):
             k, _, v = line.partition(":")
             out[k] = v.strip()
     return int(out["VmRSS"].split()[0]), int(out["Threads"])
+
+
+def cpu_seconds(pid):
+    """utime + stime of the whole process (all threads), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_ready(sock, jails, proc, timeout=120.0):
@@ -208,7 +218,9 @@ def bench_one(name, argv_prefix, src_config, jails, backend, bans, tag):
         try:
             wait_ready(sock, jails, proc)
             res["ready"] = time.perf_counter() - t0
+            c0 = cpu_seconds(proc.pid)
             time.sleep(1.0)
+            res["idle_cpu"] = (cpu_seconds(proc.pid) - c0) * 100
             res["rss_kb"], res["threads"] = proc_status(proc.pid)
             delays, missed = ban_delays(run, jails, bans, tag)
             res["ban_p50"] = pct(delays, 50)
@@ -246,6 +258,8 @@ def fmt(v, unit):
         return "-"
     if unit == "s":
         return f"{v * 1000:.1f} ms" if v < 1 else f"{v:.2f} s"
+    if unit == "%":
+        return f"{v:.0f} %"
     if unit == "kb":
         return f"{v / 1024:.1f} MB"
     return str(v)
@@ -296,6 +310,7 @@ def main():
         ("ready", "s", "time to ready"),
         ("rss_kb", "kb", "RSS"),
         ("threads", "", "threads"),
+        ("idle_cpu", "%", "idle CPU (1 s)"),
         ("stop", "s", "stop time"),
         ("ban_p50", "s", "line-to-ban p50"),
         ("ban_p99", "s", "line-to-ban p99"),
