@@ -266,7 +266,7 @@ def fmt(v, unit):
 
 
 def ratio(a, b):
-    if a is None or b is None or a != a or b != b or b == 0:
+    if a is None or b is None or a != a or b != b or a == 0 or b == 0:
         return "-"
     return f"1/{a / b:.1f}" if a >= b else f"{b / a:.1f}x"
 
