@@ -181,8 +181,13 @@ fn start_inotify(
 ) -> Option<notify::RecommendedWatcher> {
     use notify::{RecursiveMode, Watcher};
     let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-        if res.is_ok() {
-            let _ = ev_tx.send(());
+        // Opening and closing a file are events too (IN_OPEN, IN_CLOSE_NOWRITE):
+        // our own reads must not wake us, or every read triggers the next one
+        // and an idle jail spins (measured: 70 % of a core for one jail).
+        if let Ok(ev) = res {
+            if !matches!(ev.kind, notify::EventKind::Access(_)) {
+                let _ = ev_tx.send(());
+            }
         }
     })
     .ok()?;
@@ -252,6 +257,31 @@ mod tests {
         let t = std::time::Instant::now();
         follows_appends_and_rotation(BackendKind::Inotify).await;
         assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    }
+
+    /// See: bench/runs/2026-11-25T144453Z-server.txt — an idle inotify jail
+    /// woke itself with its own reads. After the first read, an idle log
+    /// must produce no more events than the safety tick allows.
+    #[tokio::test]
+    async fn own_reads_do_not_wake_the_watcher() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("idle.log");
+        std::fs::write(&p, "x\n").unwrap();
+        let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
+        let _w = start_inotify(&[dir.path().to_path_buf()], ev_tx).expect("inotify");
+        for _ in 0..20 {
+            // What a drain does: open, read, close.
+            let _ = std::fs::read(&p).unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut woken = 0;
+        while ev_rx.try_recv().is_ok() {
+            woken += 1;
+        }
+        assert_eq!(
+            woken, 0,
+            "20 reads of an unchanged log woke the watcher {woken} times"
+        );
     }
 
     #[test]
