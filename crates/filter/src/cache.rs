@@ -7,15 +7,18 @@
 //! most of a multi-jail start and several MB of JIT code. Python's `re`
 //! keeps a similar cache (`re._cache`), so fail2ban pays this once too.
 //!
-//! The cache holds only weak references: an entry lives as long as some
-//! [`Pattern`](crate::Pattern) uses it, so patterns dropped at a reload are
-//! freed, and dead entries are swept as the map grows. Only successful
+//! Like `re._cache`, it is bounded: an entry that no pattern uses any more
+//! (the server's validating compile at `set`, a filter dropped at a reload)
+//! stays until the map has doubled since the last sweep, then goes, so the
+//! jails' start right after `set` finds what the validation compiled, and
+//! a server reloaded many times holds at most about twice what it uses
+//! (and up to 64 entries before sweeping at all). Only successful
 //! compilations are kept; an invalid pattern is compiled (and fails) anew
 //! each time, with its own error.
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 
 /// A process-wide map from a key (pattern text and flags) to the shared
 /// compiled value.
@@ -24,8 +27,8 @@ pub(crate) struct Cache<K, T> {
 }
 
 struct Inner<K, T> {
-    map: HashMap<K, Weak<T>>,
-    /// Map size at which dead entries are swept next.
+    map: HashMap<K, Arc<T>>,
+    /// Map size at which unused entries are swept next.
     sweep_at: usize,
 }
 
@@ -58,23 +61,24 @@ impl<K: Hash + Eq, T> Cache<K, T> {
     ) -> Result<Arc<T>, E> {
         // A panic in another thread's `build` left the map itself intact.
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(v) = inner.map.get(&key).and_then(Weak::upgrade) {
-            return Ok(v);
+        if let Some(v) = inner.map.get(&key) {
+            return Ok(Arc::clone(v));
         }
         let v = Arc::new(build()?);
-        inner.map.insert(key, Arc::downgrade(&v));
         if inner.map.len() >= inner.sweep_at {
-            inner.map.retain(|_, w| w.strong_count() > 0);
+            // Only the map holds these: nothing uses them any more.
+            inner.map.retain(|_, v| Arc::strong_count(v) > 1);
             inner.sweep_at = (inner.map.len() * 2).max(SWEEP_MIN);
         }
+        inner.map.insert(key, Arc::clone(&v));
         Ok(v)
     }
 
-    /// Number of entries still in use (for tests).
+    /// Number of entries held (for tests).
     #[cfg(test)]
-    pub(crate) fn live(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        inner.map.values().filter(|w| w.strong_count() > 0).count()
+        inner.map.len()
     }
 }
 
@@ -98,20 +102,18 @@ mod tests {
     }
 
     #[test]
-    fn entry_freed_with_its_last_user() {
-        let c: Cache<&str, String> = Cache::new();
-        let a = c.get_or_build("k", || Ok::<_, ()>("x".into())).unwrap();
-        assert_eq!(c.live(), 1);
-        drop(a);
-        assert_eq!(c.live(), 0);
+    fn unused_entry_outlives_its_user_until_a_sweep() {
+        let c: Cache<usize, usize> = Cache::new();
+        drop(c.get_or_build(0, || Ok::<_, ()>(0)).unwrap());
+        // The validating compile is gone; the jail's compile finds it.
         let built = Cell::new(false);
-        let _b = c
-            .get_or_build("k", || {
+        let _again = c
+            .get_or_build(0, || {
                 built.set(true);
-                Ok::<_, ()>("y".into())
+                Ok::<_, ()>(0)
             })
             .unwrap();
-        assert!(built.get(), "a dropped entry is compiled anew");
+        assert!(!built.get());
     }
 
     #[test]
@@ -122,12 +124,18 @@ mod tests {
     }
 
     #[test]
-    fn dead_entries_are_swept() {
+    fn unused_entries_are_swept_used_ones_kept() {
         let c: Cache<usize, usize> = Cache::new();
-        for i in 0..1000 {
+        let kept: Vec<_> = (0..100)
+            .map(|i| c.get_or_build(i, || Ok::<_, ()>(i)).unwrap())
+            .collect();
+        for i in 100..10_000 {
             drop(c.get_or_build(i, || Ok::<_, ()>(i)).unwrap());
         }
-        let inner = c.inner.lock().unwrap();
-        assert!(inner.map.len() < 2 * SWEEP_MIN, "{}", inner.map.len());
+        assert!(c.len() <= 2 * (kept.len() + SWEEP_MIN), "{}", c.len());
+        for (i, k) in kept.iter().enumerate() {
+            let again = c.get_or_build(i, || Ok::<_, ()>(usize::MAX)).unwrap();
+            assert!(Arc::ptr_eq(k, &again), "entry {i} in use was swept");
+        }
     }
 }
