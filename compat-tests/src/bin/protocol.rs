@@ -24,7 +24,8 @@
 //!   same stream and the same list of commands (good and bad ones); every
 //!   reply must decode to the same repr, except for the few commands whose
 //!   answer changed between fail2ban 1.0.2 and 1.1.2 (listed, and skipped),
-//!   and with 1.0.2's longer IPv6 `<HOST>` pattern written as 1.1.2's.//!
+//!   and with 1.0.2's longer IPv6 `<HOST>` pattern written as 1.1.2's.
+//!
 //! One module per oracle: [`capture`] reads the captures, [`server`] runs
 //! and replays servers, [`golden_bytes`] is (a), (b) and (f),
 //! [`real_client`] is (c) and (d), [`side_by_side`] is (e). (A bin's

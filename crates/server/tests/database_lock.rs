@@ -26,16 +26,9 @@ fn ban(ip: &str) -> BanRecord {
 }
 
 /// Another connection takes an exclusive lock on `path` (no reader or writer
-/// gets in), reports it on the returned receiver, and holds it until `hold`
-/// has passed or the returned sender is used.
-fn hold_lock(
-    path: &Path,
-    hold: Duration,
-) -> (
-    mpsc::Receiver<()>,
-    mpsc::Sender<()>,
-    thread::JoinHandle<()>,
-) {
+/// gets in) and holds it until `hold` has passed or the returned sender is
+/// used; returns once the lock is taken.
+fn hold_lock(path: &Path, hold: Duration) -> (mpsc::Sender<()>, thread::JoinHandle<()>) {
     let path = path.to_path_buf();
     let (locked_tx, locked_rx) = mpsc::channel();
     let (release_tx, release_rx) = mpsc::channel::<()>();
@@ -48,7 +41,7 @@ fn hold_lock(
         conn.execute_batch("COMMIT").expect("release the lock");
     });
     locked_rx.recv().expect("the lock is taken");
-    (locked_rx, release_tx, t)
+    (release_tx, t)
 }
 
 /// The addresses real fail2ban finds in the ban history (`bans`) of `jail`
@@ -98,7 +91,7 @@ fn a_write_waits_for_a_lock_held_about_a_second_then_succeeds() {
     db.add_jail("sshd").unwrap();
     db.add_ban("sshd", &ban("192.0.2.1")).unwrap();
 
-    let (_locked, _release, holder) = hold_lock(&path, Duration::from_millis(1000));
+    let (_release, holder) = hold_lock(&path, Duration::from_millis(1000));
     let start = Instant::now();
     let r = db.add_ban("sshd", &ban("192.0.2.2"));
     let waited = start.elapsed();
@@ -125,7 +118,7 @@ fn a_lock_held_past_the_timeout_is_an_error_naming_the_file_and_loses_nothing() 
     db.add_jail("sshd").unwrap();
     db.add_ban("sshd", &ban("192.0.2.1")).unwrap();
 
-    let (_locked, release, holder) = hold_lock(&path, Duration::from_secs(20));
+    let (release, holder) = hold_lock(&path, Duration::from_secs(20));
     let start = Instant::now();
     let r = db.add_ban("sshd", &ban("192.0.2.2"));
     let waited = start.elapsed();
@@ -174,7 +167,7 @@ fn opening_waits_for_a_short_lock_too() {
         db.add_jail("sshd").unwrap();
         db.add_ban("sshd", &ban("192.0.2.1")).unwrap();
     }
-    let (_locked, _release, holder) = hold_lock(&path, Duration::from_millis(1000));
+    let (_release, holder) = hold_lock(&path, Duration::from_millis(1000));
     let start = Instant::now();
     let db = Database::open(path.to_str().unwrap());
     let waited = start.elapsed();
@@ -183,5 +176,39 @@ fn opening_waits_for_a_short_lock_too() {
     assert!(waited >= Duration::from_millis(800), "{waited:?}");
     // Opened as the existing database, not mistaken for a corrupt or empty one.
     assert!(db.notes.is_empty(), "{:?}", db.notes);
+    assert_eq!(stored(&db), ["192.0.2.1"]);
+}
+
+#[test]
+fn opening_under_a_lock_past_the_timeout_fails_and_does_not_repair() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fail2ban.sqlite3");
+    {
+        let db = Database::open(path.to_str().unwrap()).expect("create");
+        db.add_jail("sshd").unwrap();
+        db.add_ban("sshd", &ban("192.0.2.1")).unwrap();
+    }
+    let (release, holder) = hold_lock(&path, Duration::from_secs(20));
+    let r = Database::open(path.to_str().unwrap());
+    release.send(()).unwrap();
+    holder.join().unwrap();
+    let e = match r {
+        Err(e) => e,
+        Ok(_) => panic!("opened a database another program holds exclusively"),
+    };
+    let msg = e.to_string();
+    assert!(
+        msg.contains(&path.display().to_string()) && msg.contains("locked"),
+        "{msg}"
+    );
+    // A busy file is not a corrupt one: it is not moved aside and rebuilt
+    // (which would drop every ban written meanwhile by the lock's holder).
+    let files: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "fail2ban.sqlite3" && n != "fail2ban.sqlite3-journal")
+        .collect();
+    assert!(files.is_empty(), "moved aside or copied: {files:?}");
+    let db = Database::open(path.to_str().unwrap()).expect("opens once the lock is gone");
     assert_eq!(stored(&db), ["192.0.2.1"]);
 }

@@ -44,7 +44,7 @@ pub(crate) fn replay_captured(
     cases: &[Case],
     stream: &[Value],
 ) {
-    let server = start_server(&tmp, "b", &stream);
+    let server = start_server(tmp, "b", stream);
     let mut ours: Vec<Vec<Vec<u8>>> = Vec::new();
     for c in cases {
         ours.push(replay(&server.sock, &c.c2s_raw, c.replies.len()));
@@ -82,7 +82,7 @@ pub(crate) fn replay_captured(
             format!("(b) {}: {}", c.name, problems.join("; "))
         });
     }
-    server_log(t, &dir, &tmp.join("b.log"));
+    server_log(t, dir, &tmp.join("b.log"));
     println!(
         "protocol: (b) {exact} of {} replies byte-identical to fail2ban's (not: {})",
         cases.len(),

@@ -44,7 +44,7 @@ pub(crate) fn debian_client(t: &mut Tally, tmp: &Path, cases: &[Case], stream: &
     println!(
         "protocol: (c) Debian's client prints differently from the captured client in {version_diffs} cases; those compare with its output on fail2ban's reply bytes"
     );
-    let server = start_server(&tmp, "c", &stream);
+    let server = start_server(tmp, "c", stream);
     for (c, (want, want_code)) in cases.iter().zip(&expected) {
         let (out, code) = run_client(&[PYTHON, REAL_CLIENT], &server.sock, &c.args);
         let ok = norm_times(&out) == norm_times(want) && code == *want_code;
@@ -71,7 +71,7 @@ pub(crate) fn own_client(t: &mut Tally, tmp: &Path, cases: &[Case], stream: &[Va
         );
     }
     let exe_s = exe.display().to_string();
-    let server = start_server(&tmp, "d", &stream);
+    let server = start_server(tmp, "d", stream);
     for c in cases {
         let (out, err, code) = run_client_full(&[&exe_s, "client"], &server.sock, &c.args);
         let ok = norm_times(&out) == norm_times(&c.stdout) && code == c.exit && err == c.stderr;
