@@ -182,7 +182,12 @@ impl Run {
         }
         let mut filter = match Filter::new(self.fo.clone()) {
             Ok(f) => f,
-            Err(e) => {
+            Err(mut e) => {
+                // A regex given on the command line has no file to name: say
+                // it as fail2ban-regex does, without the option's name.
+                if self.fo.origin.is_none() {
+                    e.origin = None;
+                }
                 let _ = writeln!(out, "ERROR: {e}");
                 return EXIT_ERROR;
             }
