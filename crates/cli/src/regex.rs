@@ -17,7 +17,7 @@ mod source;
 
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::Path;
 use std::time::Instant;
 
@@ -248,7 +248,11 @@ impl Run {
                 let _ = writeln!(out);
             }
             let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-            let progress = Progress::new(size);
+            // The report is printed at the end; with `--out` to a terminal,
+            // matches would interleave with the bar.
+            let _ = out.flush();
+            let quiet_stdout = self.opts.out.is_none() || !std::io::stdout().is_terminal();
+            let mut progress = Progress::new(size, quiet_stdout);
             let mut reader = BufReader::with_capacity(1 << 16, file);
             let mut buf = Vec::new();
             let mut done: u64 = 0;
@@ -259,12 +263,14 @@ impl Run {
                     Ok(0) => break,
                     Ok(n) => done += n as u64,
                     Err(e) => {
+                        progress.finish();
                         eprintln!("ERROR: reading {log}: {e}");
                         break;
                     }
                 }
                 if buf.last() != Some(&b'\n') {
                     // fail2ban reads a log line only once it is complete.
+                    progress.finish();
                     eprintln!(
                         "NOTE: the last line of '{log}' has no newline; skipped, as fail2ban does"
                     );
@@ -273,6 +279,7 @@ impl Run {
                 let (line, lossy) = decoder.decode(&buf);
                 if lossy && !bad_utf8_warned {
                     bad_utf8_warned = true;
+                    progress.finish();
                     eprintln!(
                         "WARNING: Error decoding line from '{log}' with '{encoding}'; invalid bytes are replaced (consider setting logencoding)"
                     );
