@@ -61,6 +61,16 @@ if ! cargo deb --version >/dev/null 2>&1; then
   fi
 fi
 
+# A run killed without its trap leaves one of these; never guess over it.
+if dpkg-query -W -f='${Status}' ironban 2>/dev/null | grep -q ' ok installed\|config-files'; then
+  echo "check-deb: the ironban package is already on this machine; remove it first (dpkg --purge ironban)" >&2
+  exit 1
+fi
+if [ -e /etc/fail2ban.check-deb ] || [ -e /etc/logrotate.d/fail2ban.check-deb ]; then
+  echo "check-deb: /etc/fail2ban.check-deb or /etc/logrotate.d/fail2ban.check-deb is left from an interrupted run; move it back first" >&2
+  exit 1
+fi
+
 tmp=$(mktemp -d /tmp/ironban-check-deb.XXXXXX)
 target_dir=$(cargo metadata --format-version 1 --no-deps 2>/dev/null |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
@@ -102,6 +112,11 @@ check "contents: bash completions" has ./usr/share/bash-completion/completions/f
 check "contents: zsh completions" has ./usr/share/zsh/vendor-completions/_fail2ban-client
 check "contents: fish completions" has ./usr/share/fish/vendor_completions.d/fail2ban-client.fish
 check "contents: nothing under /etc (config is the administrator's)" bash -c "! grep -q '^\./etc/.' $tmp/contents"
+if command -v lintian >/dev/null; then
+  lintian "$deb" >"$tmp/lintian" 2>&1
+  check "lintian: no error" bash -c "! grep -q '^E:' $tmp/lintian"
+  grep '^[EW]:' "$tmp/lintian"
+fi
 dpkg-deb -e "$deb" "$tmp/control"
 check "maintainer scripts: enable the unit with deb-systemd-helper" grep -q 'deb-systemd-helper enable' "$tmp/control/postinst"
 check "maintainer scripts: sh -n" bash -c "sh -n $tmp/control/postinst && sh -n $tmp/control/postrm && sh -n $tmp/control/prerm"
@@ -198,7 +213,7 @@ if ! installed ironban 'install ok installed'; then
   check "dpkg -i ironban.deb (no fail2ban installed)" installed ironban 'install ok installed'
   check "fail2ban-client/-server/-regex are ironban's links" links_ok
 fi
-check "fail2ban-client --version is ironban's client" bash -c "fail2ban-client --version | grep -q 'Fail2Ban v'"
+check "fail2ban-client --version is ironban's client" bash -c "fail2ban-client --version | grep -q '^Fail2Ban v.* (ironban '"
 line='2026-11-25 10:00:00 host sshd[1]: Failed password for root from 192.0.2.1 port 22 ssh2'
 check "fail2ban-regex matches an sshd failure with the installed sshd filter" \
   bash -c "fail2ban-regex '$line' /etc/fail2ban/filter.d/sshd.conf | grep -q 'Lines: 1 lines, 0 ignored, 1 matched, 0 missed'"
