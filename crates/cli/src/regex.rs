@@ -2,8 +2,9 @@
 //!
 //! Same interface, options, summary text and exit codes as fail2ban's
 //! `fail2ban-regex` (fail2ban: `client/fail2banregex.py`): LOG is a file or a
-//! single line, REGEX a filter name (`sshd[mode=aggressive]`), a filter file
-//! or a raw failregex, IGNOREREGEX an optional raw ignoreregex. The log is
+//! single line, REGEX a jail of the config dir (as fail2ban-regex 1.1), a
+//! filter name (`sshd[mode=aggressive]`), a filter file or a raw failregex,
+//! IGNOREREGEX an optional raw ignoreregex. The log is
 //! streamed line by line, so memory stays flat however large the log is;
 //! lines are kept only as far as they will be printed. `--json` prints the
 //! same facts as one JSON object.

@@ -162,3 +162,33 @@ fn progress_bar_on_a_terminal_only() {
     assert!(!String::from_utf8_lossy(&pty.stdout).contains("ETA"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A jail whose filter file is missing: fail2ban-regex 1.1's
+/// `output('ERROR: Failed to get jail for %r' % (value,))`, exit 255; a
+/// name that is neither jail nor filter is a raw regex.
+#[test]
+fn broken_jail_is_an_error_naming_it() {
+    let dir = std::env::temp_dir().join(format!("ironban-badjail-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("filter.d")).unwrap();
+    std::fs::write(
+        dir.join("jail.conf"),
+        "[DEFAULT]\nenabled = false\n\n[badjail]\nfilter = nosuchfilter\n",
+    )
+    .unwrap();
+    let cfg = dir.display().to_string();
+    let o = run(&["-c", &cfg, "x 192.0.2.1", "badjail"]);
+    assert_eq!(o.status.code(), Some(255));
+    let text = stdout(&o);
+    assert!(
+        text.contains(&format!("Use {:11} jail : badjail\n", "")),
+        "{text}"
+    );
+    assert!(
+        text.contains("ERROR: Failed to get jail for 'badjail'"),
+        "{text}"
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("Unable to read the filter 'nosuchfilter'"));
+    let o = run(&["-c", &cfg, "x 192.0.2.1", "notajail"]);
+    assert!(stdout(&o).contains("Use   failregex line : notajail"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
