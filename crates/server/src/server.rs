@@ -215,11 +215,16 @@ impl Server {
     pub fn stop_all_jails(&mut self) {
         self.log.info("server", "Stopping all jails");
         let jails = std::mem::take(&mut self.jails);
+        let mut stopping = Vec::new();
         for j in jails.iter() {
             stop_filter_and_actions(&self.log, j);
             if let Some(h) = &j.runtime {
-                h.stop();
+                stopping.push(h.stop_begin());
             }
+        }
+        // The jails stop concurrently; each one's actions stop in order.
+        for s in stopping {
+            s.wait();
         }
         for j in jails.iter().filter(|j| j.started) {
             self.log.info("jail", &format!("Jail '{}' stopped", j.name));
