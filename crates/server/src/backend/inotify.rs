@@ -151,3 +151,43 @@ impl Drop for Subscription {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use tokio::sync::mpsc;
+
+    fn woken(rx: &mut mpsc::UnboundedReceiver<()>) -> usize {
+        let mut n = 0;
+        while rx.try_recv().is_ok() {
+            n += 1;
+        }
+        n
+    }
+
+    /// Two jails on two files of one directory: a write to one file wakes
+    /// only its jail; the directory stays watched until the last one goes.
+    #[tokio::test]
+    async fn an_event_wakes_only_the_jails_of_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.log"), dir.path().join("b.log"));
+        std::fs::write(&a, "").unwrap();
+        std::fs::write(&b, "").unwrap();
+        let (ta, mut ra) = mpsc::unbounded_channel();
+        let (tb, mut rb) = mpsc::unbounded_channel();
+        let sa = subscribe(&[a.clone()], ta).expect("inotify");
+        let sb = subscribe(&[b.clone()], tb).expect("inotify");
+        std::fs::write(&a, "x\n").unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(woken(&mut ra) > 0, "a's jail was not woken");
+        assert_eq!(woken(&mut rb), 0, "b's jail was woken by a write to a");
+        drop(sa);
+        std::fs::write(&b, "y\n").unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(woken(&mut rb) > 0, "b's jail lost its watch when a's went");
+        drop(sb);
+        let dirkey = parent_dir(&b);
+        assert!(!hub().subs.lock().unwrap().contains_key(&dirkey));
+    }
+}

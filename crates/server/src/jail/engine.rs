@@ -19,7 +19,7 @@ use ironban_action::actions::Actions;
 use ironban_action::bantime::BanTimeIncrement;
 use ironban_action::failmanager::FailManager;
 use ironban_action::ignore::{IgnoreList, SystemEnv};
-use ironban_action::{CommandAction, ShellExecutor};
+use ironban_action::CommandAction;
 use ironban_config::Value;
 use ironban_filter::{Filter, FilterOptions, UseDns};
 
@@ -31,6 +31,7 @@ use crate::log::Logger;
 use crate::mytime;
 
 mod bans;
+pub mod exec;
 mod failures;
 mod inbox;
 
@@ -56,7 +57,7 @@ pub struct Engine {
     env: SystemEnv,
     actions: Actions,
     incr: BanTimeIncrement,
-    exec: ShellExecutor,
+    exec: exec::JailShell,
     in_operation: HashMap<PathBuf, bool>,
     journal_in_operation: bool,
     pending_pos: HashMap<PathBuf, (u64, String)>,
@@ -108,7 +109,7 @@ impl Engine {
             env: SystemEnv::default(),
             actions: Actions::new(&name),
             incr: BanTimeIncrement::new(),
-            exec: ShellExecutor,
+            exec: exec::JailShell,
             in_operation: HashMap::new(),
             journal_in_operation: false,
             pending_pos: HashMap::new(),
@@ -381,7 +382,7 @@ impl Engine {
 /// Starts one action added while the jail runs.
 fn start_one(act: &mut CommandAction, log: &Logger, now: f64) {
     let empty = ironban_action::ActionInfo::empty(now, 0);
-    if let Err(e) = act.start(&mut ShellExecutor, &empty) {
+    if let Err(e) = act.start(&mut exec::JailShell, &empty) {
         log.error(
             "actions",
             &format!("Failed to start action '{}': {e}", act.name()),

@@ -289,8 +289,13 @@ async fn drive(mut engine: Engine, mut rx: mpsc::Receiver<Msg>) {
         let mut msgs = Vec::new();
         if open {
             let wait = engine.next_wake() - mytime::now();
-            // `!(x > 0)` also catches NaN.
-            let wait = if !(wait > 0.0) { 0.0 } else { wait.min(3600.0) };
+            // At least 10 ms: work that stays due (an unban whose action
+            // keeps failing) must not spin. `!(x > ..)` also catches NaN.
+            let wait = if !(wait > 0.01) {
+                0.01
+            } else {
+                wait.min(3600.0)
+            };
             tokio::select! {
                 m = rx.recv() => match m {
                     Some(m) => msgs.push(m),
