@@ -269,14 +269,16 @@ impl Engine {
     pub fn step(&mut self, msgs: Vec<Msg>, closed: bool) -> bool {
         for m in msgs {
             if let Msg::Stop(reply) = m {
-                self.stop();
-                let _ = reply.send(());
+                let lines = self.stop();
+                let _ = reply.send(lines);
                 return true;
             }
             self.handle(m);
         }
         if closed {
-            self.stop();
+            for (lvl, msg) in self.stop() {
+                self.log.log("actions", lvl, &msg);
+            }
             return true;
         }
         self.service();
@@ -298,14 +300,19 @@ impl Engine {
 
     /// Jail stop: positions saved, bans flushed (kept in the database, so
     /// they come back at the next start), actions stopped.
-    fn stop(&mut self) {
+    ///
+    /// Returns the `fail2ban.actions` lines of the stop (flush, unbans)
+    /// instead of logging them: jails stop concurrently, and the one who
+    /// waits logs each jail's lines in jail order, as fail2ban's log reads.
+    pub(super) fn stop(&mut self) -> Vec<(i64, String)> {
         self.save_positions();
         let now = mytime::now();
         let ev = self.actions.stop(&mut self.exec, now);
-        self.log_events(&ev);
+        let lines = self.event_lines(&ev);
         let name = self.conf.name.clone();
         self.db("disabling jail", |d| d.del_jail(Some(&name)));
         self.publish();
+        lines
     }
 
     /// Expired bans, failure clean-up, positions, purge.

@@ -71,8 +71,9 @@ pub enum Msg {
     UnbanAll(Reply<i64>),
     /// The options changed (a `set`, or the end of a reload).
     Config(Box<Jail>),
-    /// Stop the jail: flush bans, stop actions, save positions.
-    Stop(Reply<()>),
+    /// Stop the jail: flush bans, stop actions, save positions. The answer
+    /// is the stop's `fail2ban.actions` log lines, for the caller to log.
+    Stop(Reply<Vec<(i64, String)>>),
     /// Write the log positions now (before the files are followed anew).
     SavePositions(Reply<()>),
 }
@@ -115,14 +116,23 @@ const INBOX: usize = 64;
 const STEP_MSGS: usize = 16;
 
 /// A jail whose stop was requested; [`Stopping::wait`] waits for it.
-pub struct Stopping(std_mpsc::Receiver<()>);
+pub struct Stopping {
+    done: std_mpsc::Receiver<Vec<(i64, String)>>,
+    log: Option<Arc<Logger>>,
+}
 
 impl Stopping {
     /// Waits until the feeder and the engine have stopped (bans flushed,
-    /// actions stopped, positions saved).
+    /// actions stopped, positions saved), then logs the stop's action lines
+    /// (so that jails stopped together still log one after the other).
     pub fn wait(self) {
-        // Every sender is dropped when the stop finished.
-        let _ = self.0.recv();
+        // The sender is dropped unused when there was nothing to stop.
+        let lines = self.done.recv().unwrap_or_default();
+        if let Some(log) = self.log {
+            for (lvl, msg) in lines {
+                log.log("actions", lvl, &msg);
+            }
+        }
     }
 }
 
@@ -260,19 +270,21 @@ impl JailHandle {
     /// processed, then the engine stops (bans flushed, actions stopped,
     /// positions saved). Returns at once; many jails stop concurrently.
     pub fn stop_begin(&self) -> Stopping {
-        let (done_tx, done_rx) = std_mpsc::channel::<()>();
+        let (done_tx, done_rx) = std_mpsc::channel();
         let parts = self.inner.lock().ok().and_then(|mut p| p.take());
+        let log = parts.as_ref().map(|p| p.log.clone());
         if let Some(p) = parts {
             let tx = self.tx.clone();
             p.rt.spawn(async move {
                 p.feeder.stop().await;
-                let (r, _answer) = std_mpsc::channel();
+                let (r, answer) = std_mpsc::channel();
                 let _ = tx.send(Msg::Stop(r)).await;
                 let _ = p.driver.await;
-                drop(done_tx);
+                // The driver is done, so the answer (if any) is there.
+                let _ = done_tx.send(answer.try_recv().unwrap_or_default());
             });
         }
-        Stopping(done_rx)
+        Stopping { done: done_rx, log }
     }
 
     /// Stops the jail and waits for it.

@@ -108,9 +108,8 @@ impl Engine {
                 }
             }
             Msg::Stop(reply) => {
-                self.stop();
-                self.publish();
-                let _ = reply.send(());
+                let lines = self.stop();
+                let _ = reply.send(lines);
             }
             Msg::SavePositions(reply) => {
                 self.save_positions();
