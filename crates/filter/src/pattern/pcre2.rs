@@ -5,15 +5,22 @@
 //! Unicode-aware as in Python 3's `re`, and JIT-compiled when the platform
 //! has a JIT.
 
+use std::sync::{Arc, LazyLock};
+
 use pcre2::bytes::{CaptureLocations, Regex, RegexBuilder};
 
+use crate::cache::Cache;
 use crate::error::MatchError;
 
-/// A compiled PCRE2 regex.
+/// A compiled PCRE2 regex, shared with every other pattern of the same text
+/// and flags (see `cache.rs`); match data stays per caller.
 #[derive(Debug)]
 pub(crate) struct Engine {
-    re: Regex,
+    re: Arc<Regex>,
 }
+
+/// Compiled regexes by (PCRE2 text, multiline, caseless).
+static COMPILED: LazyLock<Cache<(String, bool, bool), Regex>> = LazyLock::new(Cache::new);
 
 /// Reusable capture slots for one [`Engine`].
 #[derive(Debug)]
@@ -23,6 +30,13 @@ pub(crate) struct EngineCaptures {
 
 impl Engine {
     pub(crate) fn compile(pcre: &str, multiline: bool, caseless: bool) -> Result<Engine, String> {
+        let key = (pcre.to_string(), multiline, caseless);
+        COMPILED
+            .get_or_build(key, || Self::build(pcre, multiline, caseless))
+            .map(|re| Engine { re })
+    }
+
+    fn build(pcre: &str, multiline: bool, caseless: bool) -> Result<Regex, String> {
         let mut b = RegexBuilder::new();
         b.utf(true)
             .ucp(true)
@@ -32,9 +46,7 @@ impl Engine {
             // Deeply nested alternations (e.g. `(?:...){0,3}`) can need more
             // than PCRE2's 32 KiB default JIT stack on long lines.
             .max_jit_stack_size(Some(4 * 1024 * 1024));
-        b.build(pcre)
-            .map(|re| Engine { re })
-            .map_err(|e| e.to_string())
+        b.build(pcre).map_err(|e| e.to_string())
     }
 
     pub(crate) fn names(&self) -> &[Option<String>] {
