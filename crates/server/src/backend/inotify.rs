@@ -176,8 +176,8 @@ mod tests {
         std::fs::write(&b, "").unwrap();
         let (ta, mut ra) = mpsc::unbounded_channel();
         let (tb, mut rb) = mpsc::unbounded_channel();
-        let sa = subscribe(&[a.clone()], ta).expect("inotify");
-        let sb = subscribe(&[b.clone()], tb).expect("inotify");
+        let sa = subscribe(std::slice::from_ref(&a), ta).expect("inotify");
+        let sb = subscribe(std::slice::from_ref(&b), tb).expect("inotify");
         std::fs::write(&a, "x\n").unwrap();
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert!(woken(&mut ra) > 0, "a's jail was not woken");

@@ -237,7 +237,7 @@ mod tests {
         let p = dir.path().join("idle.log");
         std::fs::write(&p, "x\n").unwrap();
         let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
-        let _w = subscribe(&[p.clone()], ev_tx).expect("inotify");
+        let _w = subscribe(std::slice::from_ref(&p), ev_tx).expect("inotify");
         for _ in 0..20 {
             // What a drain does: open, read, close.
             let _ = std::fs::read(&p).unwrap();

@@ -302,11 +302,11 @@ async fn drive(mut engine: Engine, mut rx: mpsc::Receiver<Msg>) {
         if open {
             let wait = engine.next_wake() - mytime::now();
             // At least 10 ms: work that stays due (an unban whose action
-            // keeps failing) must not spin. `!(x > ..)` also catches NaN.
-            let wait = if !(wait > 0.01) {
+            // keeps failing) must not spin. NaN counts as due.
+            let wait = if wait.is_nan() {
                 0.01
             } else {
-                wait.min(3600.0)
+                wait.clamp(0.01, 3600.0)
             };
             tokio::select! {
                 m = rx.recv() => match m {
