@@ -214,6 +214,8 @@ pub struct DateDetector {
     last_end_pos: (usize, Option<char>, Option<char>),
     last_idx: usize,
     first_unused: usize,
+    /// Whether the line being matched is all ASCII (computed once per line).
+    line_ascii: bool,
     /// `logtimezone`, in minutes.
     pub default_tz: Option<i32>,
 }
@@ -345,8 +347,8 @@ impl DateDetector {
         start: usize,
         end: usize,
     ) -> Option<(usize, usize)> {
-        let t = self.templates[i].template.clone();
-        if t.match_date(line, start, end, &mut self.caps[i]) {
+        let t = &self.templates[i].template;
+        if t.match_date_in(line, self.line_ascii, start, end, &mut self.caps[i]) {
             self.caps[i].get(0)
         } else {
             None
@@ -358,6 +360,7 @@ impl DateDetector {
         if self.templates.is_empty() {
             let _ = self.add_defaults(None, None);
         }
+        self.line_ascii = line.is_ascii();
         let n = self.templates.len();
         let mut found: Option<(usize, usize, usize)> = None; // (distance, endpos, index)
         let mut ignore_by_search = usize::MAX;

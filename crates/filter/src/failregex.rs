@@ -337,10 +337,21 @@ impl Regex {
     /// Searches `buf` (the `\n`-joined lines plus a final `\n`); `nlines`
     /// is the number of lines in it. (fail2ban: `Regex.search`.)
     pub fn search(&self, buf: &str, nlines: usize, caps: &mut Captures) -> Option<RegexMatch> {
+        self.search_in(buf, buf.is_ascii(), nlines, caps)
+    }
+
+    /// [`Regex::search`] with `ascii == buf.is_ascii()` already known.
+    pub(crate) fn search_in(
+        &self,
+        buf: &str,
+        ascii: bool,
+        nlines: usize,
+        caps: &mut Captures,
+    ) -> Option<RegexMatch> {
         if !self.prefilter.accepts(buf) {
             return None;
         }
-        match self.pattern.captures_at(buf, 0, caps) {
+        match self.pattern.captures_at_ascii(buf, 0, ascii, caps) {
             Ok(true) => {}
             Ok(false) => return None,
             Err(_) => {

@@ -439,6 +439,7 @@ impl Filter {
             std::mem::take(&mut self.line_buffer)
         };
         let mut buf = tuple_lines_buf(&org);
+        let mut ascii = buf.is_ascii();
         let mut buf_ok = true;
         let nlines = org.len();
 
@@ -454,7 +455,7 @@ impl Filter {
         let mut pre_groups = Groups::new();
         if let Some(pref) = &self.pref {
             let caps = self.caps_pref.as_mut().expect("captures for prefregex");
-            let Some(m) = pref.search(&buf, nlines, caps) else {
+            let Some(m) = pref.search_in(&buf, ascii, nlines, caps) else {
                 return out;
             };
             self.info.pref_matched = true;
@@ -479,11 +480,14 @@ impl Filter {
                 } else {
                     tuple_lines_buf(&self.line_buffer)
                 };
+                ascii = buf.is_ascii();
                 buf_ok = true;
             }
             // Python passes the original buffer as `orgLines`: matched and
             // unmatched lines are taken from it even after a content swap.
-            let Some(m) = self.fail[idx].search(&buf, org.len(), &mut self.caps_fail[idx]) else {
+            let Some(m) =
+                self.fail[idx].search_in(&buf, ascii, org.len(), &mut self.caps_fail[idx])
+            else {
                 continue;
             };
             let searched = &org;
