@@ -124,7 +124,7 @@ fn contains(hay: &[u8], needle: &[u8], rare: usize) -> bool {
     let (lo, hi) = (rare, hay.len() - needle.len() + rare);
     let mut i = lo;
     while i <= hi {
-        match hay[i..=hi].iter().position(|&b| b == key) {
+        match memchr::memchr(key, &hay[i..=hi]) {
             None => return false,
             Some(p) => {
                 let at = i + p - rare;
