@@ -8,7 +8,7 @@
 //! (fail2ban: `server/filter.py`, `Filter.processLine` / `findFailure` /
 //! `_mergeFailure`.)
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use crate::datedetector::DateDetector;
@@ -175,7 +175,7 @@ pub struct Filter {
     caps_ignore: Vec<Captures>,
     date_detector: Option<DateDetector>,
     line_buffer: Vec<TupleLine>,
-    mlfid_cache: HashMap<String, Arc<Mutex<FailData>>>,
+    mlfid_cache: mlfid::MlfidCache,
     mlfid_order: VecDeque<String>,
     last_date: Option<f64>,
     last_time_text: String,
@@ -272,7 +272,7 @@ impl Filter {
             caps_ignore,
             date_detector: Some(date_detector),
             line_buffer: Vec::new(),
-            mlfid_cache: HashMap::new(),
+            mlfid_cache: mlfid::MlfidCache::default(),
             mlfid_order: VecDeque::new(),
             last_date: None,
             last_time_text: String::new(),
@@ -708,9 +708,7 @@ impl Filter {
             // A group the failregex did not fill keeps the prefregex's
             // value (dovecot's `<ADDR>` in prefregex; upstream sample
             // dovecot:143 requires it).
-            let mut merged = pre_groups.clone();
-            merged.update_from(groups, true);
-            groups = merged;
+            groups = Groups::merged_over(pre_groups, groups);
         }
         let mlfid = groups
             .get("mlfid")

@@ -151,17 +151,16 @@ fn parse_v4(s: &str) -> Option<Ipv4Addr> {
     // inet_pton also refuses leading zeros ("192.030.0.6" stays raw).
     let mut o = [0u8; 4];
     let mut n = 0;
-    for p in s.split('.') {
-        let b = p.as_bytes();
+    for p in s.as_bytes().split(|&b| b == b'.') {
         if n == 4
-            || b.is_empty()
-            || b.len() > 3
-            || !b.iter().all(u8::is_ascii_digit)
-            || (b.len() > 1 && b[0] == b'0')
+            || p.is_empty()
+            || p.len() > 3
+            || !p.iter().all(u8::is_ascii_digit)
+            || (p.len() > 1 && p[0] == b'0')
         {
             return None;
         }
-        let v = b.iter().fold(0u32, |v, &c| v * 10 + u32::from(c - b'0'));
+        let v = p.iter().fold(0u32, |v, &c| v * 10 + u32::from(c - b'0'));
         o[n] = u8::try_from(v).ok()?;
         n += 1;
     }

@@ -4,10 +4,39 @@
 //! The cached data is shared with the failure being built, as the Python
 //! dict is: later changes (pending flag, `ip`) reach the cache too.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex};
 
 use super::{FailData, Filter, MLFID_CACHE_MAX};
 use crate::failregex::{GroupValue, Groups, TupleLine};
+
+/// The `mlfid` cache: at most [`MLFID_CACHE_MAX`] entries, so flooding
+/// one hash bucket cannot cost much; a short FNV-1a hash beats SipHash on
+/// these ~20-byte keys.
+pub(super) type MlfidCache = HashMap<String, Arc<Mutex<FailData>>, BuildHasherDefault<Fnv>>;
+
+/// FNV-1a, 64 bit.
+pub(super) struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
 
 impl Filter {
     /// Merges a failure with the cached data of its multi-line id
