@@ -96,6 +96,21 @@ else
   status=1
 fi
 
+echo "== deb: the .deb built, installed over Debian's fail2ban, checked, purged (issue #7; docs/packaging.md)"
+if [ "$(id -u)" = 0 ]; then
+  # Packages the ci binary built above (no second, LTO, build); puts
+  # Debian's fail2ban back whatever happens.
+  if ./scripts/check-deb.sh --profile $profile --no-build; then
+    echo "test-all: deb checks passed"
+  else
+    echo "test-all: deb checks failed" >&2
+    status=1
+  fi
+else
+  echo "test-all: the .deb check needs root (it installs packages); run as root" >&2
+  status=1
+fi
+
 echo "== fuzz: a short pass of every target (issue #9; the 10-minute figures are in docs/reliability.md)"
 if ./scripts/fuzz.sh --time "${IRONBAN_FUZZ_SECONDS:-30}"; then
   echo "test-all: fuzz pass clean"

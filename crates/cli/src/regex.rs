@@ -2,27 +2,32 @@
 //!
 //! Same interface, options, summary text and exit codes as fail2ban's
 //! `fail2ban-regex` (fail2ban: `client/fail2banregex.py`): LOG is a file or a
-//! single line, REGEX a filter name (`sshd[mode=aggressive]`), a filter file
-//! or a raw failregex, IGNOREREGEX an optional raw ignoreregex. The log is
+//! single line, REGEX a jail of the config dir (as fail2ban-regex 1.1), a
+//! filter name (`sshd[mode=aggressive]`), a filter file or a raw failregex,
+//! IGNOREREGEX an optional raw ignoreregex. The log is
 //! streamed line by line, so memory stays flat however large the log is;
 //! lines are kept only as far as they will be printed. `--json` prints the
 //! same facts as one JSON object.
 
+mod input;
+mod jail;
 mod journal;
 mod opts;
 mod report;
+mod source;
 
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{BufRead, BufReader, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use ironban_filter::failregex::TupleLine;
 use ironban_filter::{Filter, FilterOptions, UseDns};
 
+use self::input::{looks_like_path, Decoder, Progress};
 use self::opts::{Opts, Parsed};
-use self::report::{LineStats, Report, Stat};
+use self::report::{LineStats, Report};
 
 /// The fail2ban version ironban follows.
 pub const VERSION: &str = "1.1.2.dev1";
@@ -73,18 +78,6 @@ pub fn main(args: Vec<OsString>) -> i32 {
     code
 }
 
-/// Where the regexes come from, as fail2ban-regex resolves REGEX.
-enum Source {
-    /// A filter file: name or path, `[k=v]` options, config dir.
-    File {
-        name: String,
-        args: Vec<(String, String)>,
-        basedir: Option<PathBuf>,
-    },
-    /// A raw regex string.
-    Line(String),
-}
-
 /// One run: options, what was printed in the header, and the statistics.
 struct Run {
     opts: Opts,
@@ -93,6 +86,8 @@ struct Run {
     fo: FilterOptions,
     maxlines_set: bool,
     datepattern_set: bool,
+    /// `-m` (shell-split), else the filter's `journalmatch`.
+    journalmatch: Vec<String>,
     header: Vec<String>,
     report: Report,
 }
@@ -124,6 +119,11 @@ impl Run {
             fo,
             maxlines_set: false,
             datepattern_set: false,
+            journalmatch: opts
+                .journalmatch
+                .as_deref()
+                .map(|m| ironban_config::options::shlex_split(m).unwrap_or_default())
+                .unwrap_or_default(),
             header: Vec::new(),
             report: Report::new(print_max),
             opts,
@@ -168,171 +168,6 @@ impl Run {
         Ok(())
     }
 
-    /// Resolves REGEX the way fail2ban-regex's `readRegex` does.
-    fn resolve(&self, value: &str) -> Result<Source, String> {
-        let looks_like_name = {
-            let base = value.split('[').next().unwrap_or("");
-            let slashes = base.bytes().take_while(|&c| c == b'/').count();
-            slashes <= 3
-                && !base.is_empty()
-                && base
-                    .chars()
-                    .all(|c| c.is_alphanumeric() || "/_-.".contains(c))
-                && (value.len() == base.len() || value.ends_with(']'))
-        };
-        if !looks_like_name {
-            return Ok(Source::Line(value.to_string()));
-        }
-        let (name, args) = match ironban_config::parse_spec(value) {
-            Ok(x) => x,
-            Err(e) => {
-                return Err(format!(
-                    "Wrong filter name or options: {e}\n       while parsing: {value}"
-                ))
-            }
-        };
-        let tail: String = name.chars().rev().take(6).collect();
-        let tries: Vec<String> = if tail.contains('.') {
-            vec![name.clone()]
-        } else {
-            vec![
-                name.clone(),
-                format!("{name}.conf"),
-                format!("{name}.local"),
-            ]
-        };
-        let config = PathBuf::from(&self.opts.config);
-        for t in tries {
-            let (file, basedir) = if !t.contains('/') {
-                let fd = if config.file_name().is_some_and(|f| f == "filter.d") {
-                    config.join(&t)
-                } else {
-                    config.join("filter.d").join(&t)
-                };
-                (fd, config.clone())
-            } else {
-                let f = PathBuf::from(&t);
-                let d = f.parent().map(Path::to_path_buf).unwrap_or_default();
-                (f, d)
-            };
-            if !file.is_file() {
-                continue;
-            }
-            let standard = basedir == config
-                || basedir.file_name().is_some_and(|f| f == "filter.d")
-                || (!tail.contains('.') && !name.contains('/'));
-            if standard {
-                let basedir = if basedir.file_name().is_some_and(|f| f == "filter.d") {
-                    basedir.parent().map(Path::to_path_buf).unwrap_or_default()
-                } else {
-                    basedir
-                };
-                let stem = Path::new(&name)
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or(name.clone());
-                return Ok(Source::File {
-                    name: stem,
-                    args,
-                    basedir: Some(basedir),
-                });
-            }
-            let abs = std::path::absolute(&file).unwrap_or(file);
-            return Ok(Source::File {
-                name: abs.display().to_string(),
-                args,
-                basedir: None,
-            });
-        }
-        Ok(Source::Line(value.to_string()))
-    }
-
-    /// Reads REGEX (and IGNOREREGEX) into the filter options and stats.
-    fn read_regex(&mut self, value: &str, fail: bool, out: &mut impl Write) -> Result<(), String> {
-        let source = if fail {
-            self.resolve(value)?
-        } else {
-            Source::Line(value.to_string())
-        };
-        match source {
-            Source::Line(r) => {
-                let kind = if fail { "failregex" } else { "ignoreregex" };
-                self.say(out, format!("Use {kind:>11} line : {}", shortstr(&r)));
-                if fail {
-                    self.fo.failregex = vec![r.clone()];
-                    self.report.failregex = vec![Stat::new(&r)];
-                } else {
-                    self.fo.ignoreregex.push(r.clone());
-                    self.report.ignoreregex.push(Stat::new(&r));
-                }
-            }
-            Source::File {
-                name,
-                args,
-                basedir,
-            } => {
-                match &basedir {
-                    Some(b) => self.say(
-                        out,
-                        format!("Use      filter file : {name}, basedir: {}", b.display()),
-                    ),
-                    None => self.say(out, format!("Use      filter file : {name}")),
-                }
-                if !args.is_empty() {
-                    let parts: Vec<String> = args
-                        .iter()
-                        .map(|(k, v)| format!("{}: {}", py_str(k), py_str(v)))
-                        .collect();
-                    self.say(
-                        out,
-                        format!("Use   filter options : {{{}}}", parts.join(", ")),
-                    );
-                }
-                let confdir = basedir
-                    .clone()
-                    .unwrap_or_else(|| PathBuf::from(&self.opts.config));
-                let def =
-                    ironban_config::read_filter(&confdir, &name, &args, &[]).map_err(|e| {
-                        format!("Wrong config file: {e}\nERROR: failed to load filter {value}")
-                    })?;
-                if self.opts.verbose > 1 {
-                    // fail2ban-regex `_dumpRealOptions`: logtype, datepattern
-                    // and the options given in `name[...]`.
-                    let mut keys: Vec<&str> = vec!["logtype", "datepattern"];
-                    keys.extend(args.iter().map(|(k, _)| k.as_str()));
-                    let mut seen = Vec::new();
-                    let mut parts = Vec::new();
-                    for k in keys {
-                        if seen.contains(&k) {
-                            continue;
-                        }
-                        seen.push(k);
-                        if let Some((_, v)) = def.options.iter().find(|(n, _)| n == k) {
-                            parts.push(format!("{}: {}", report::py_repr(k), report::py_repr(v)));
-                        }
-                    }
-                    self.say(
-                        out,
-                        format!("Real  filter options : {{{}}}", parts.join(", ")),
-                    );
-                }
-                self.fo.origin = Some(def.file.display().to_string());
-                self.fo.prefregex = def.prefregex.clone();
-                if let Some(m) = def.maxlines {
-                    self.set_maxlines(m, out);
-                }
-                self.report.failregex = def.failregex.iter().map(|r| Stat::new(r)).collect();
-                self.fo.failregex = def.failregex.clone();
-                self.report.ignoreregex = def.ignoreregex.iter().map(|r| Stat::new(r)).collect();
-                self.fo.ignoreregex = def.ignoreregex.clone();
-                if let Some(d) = &def.datepattern {
-                    self.set_datepattern(d, out)?;
-                }
-            }
-        }
-        Ok(())
-    }
-
     fn start(&mut self, out: &mut impl Write) -> i32 {
         let args = self.opts.args.clone();
         let (log, regex) = (&args[0], &args[1]);
@@ -348,7 +183,12 @@ impl Run {
         }
         let mut filter = match Filter::new(self.fo.clone()) {
             Ok(f) => f,
-            Err(e) => {
+            Err(mut e) => {
+                // A regex given on the command line has no file to name: say
+                // it as fail2ban-regex does, without the option's name.
+                if self.fo.origin.is_none() {
+                    e.origin = None;
+                }
                 let _ = writeln!(out, "ERROR: {e}");
                 return EXIT_ERROR;
             }
@@ -371,12 +211,7 @@ impl Run {
         let path = Path::new(log);
         let t0 = Instant::now();
         if !path.is_file() && log.starts_with("systemd-journal") {
-            let m: Vec<String> = self
-                .opts
-                .journalmatch
-                .as_deref()
-                .map(|m| m.split_whitespace().map(String::from).collect())
-                .unwrap_or_default();
+            let m = self.journalmatch.clone();
             let entries = match journal::entries(log, &m) {
                 Ok(e) => e,
                 Err(e) => {
@@ -414,7 +249,11 @@ impl Run {
                 let _ = writeln!(out);
             }
             let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-            let progress = Progress::new(size);
+            // The report is printed at the end; with `--out` to a terminal,
+            // matches would interleave with the bar.
+            let _ = out.flush();
+            let quiet_stdout = self.opts.out.is_none() || !std::io::stdout().is_terminal();
+            let mut progress = Progress::new(size, quiet_stdout);
             let mut reader = BufReader::with_capacity(1 << 16, file);
             let mut buf = Vec::new();
             let mut done: u64 = 0;
@@ -425,12 +264,14 @@ impl Run {
                     Ok(0) => break,
                     Ok(n) => done += n as u64,
                     Err(e) => {
+                        progress.finish();
                         eprintln!("ERROR: reading {log}: {e}");
                         break;
                     }
                 }
                 if buf.last() != Some(&b'\n') {
                     // fail2ban reads a log line only once it is complete.
+                    progress.finish();
                     eprintln!(
                         "NOTE: the last line of '{log}' has no newline; skipped, as fail2ban does"
                     );
@@ -439,6 +280,7 @@ impl Run {
                 let (line, lossy) = decoder.decode(&buf);
                 if lossy && !bad_utf8_warned {
                     bad_utf8_warned = true;
+                    progress.finish();
                     eprintln!(
                         "WARNING: Error decoding line from '{log}' with '{encoding}'; invalid bytes are replaced (consider setting logencoding)"
                     );
@@ -642,69 +484,5 @@ fn py_str(s: &str) -> String {
         format!("\"{s}\"")
     } else {
         format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
-    }
-}
-
-fn looks_like_path(s: &str) -> bool {
-    !s.contains(' ') && (s.starts_with('/') || s.starts_with("./")) && !s.contains('\n')
-}
-
-/// Line decoding per `-e/--encoding` (fail2ban: `FileContainer.decode_line`).
-enum Decoder {
-    Utf8,
-    Latin1,
-}
-
-impl Decoder {
-    fn new(enc: &str) -> Option<Decoder> {
-        match enc.to_ascii_lowercase().replace('_', "-").as_str() {
-            "utf-8" | "utf8" | "auto" | "ascii" | "us-ascii" => Some(Decoder::Utf8),
-            "latin-1" | "latin1" | "iso-8859-1" | "iso8859-1" | "l1" => Some(Decoder::Latin1),
-            _ => None,
-        }
-    }
-
-    /// The text, and whether invalid bytes were replaced.
-    fn decode<'b>(&self, b: &'b [u8]) -> (std::borrow::Cow<'b, str>, bool) {
-        match self {
-            Decoder::Utf8 => match std::str::from_utf8(b) {
-                Ok(s) => (std::borrow::Cow::Borrowed(s), false),
-                Err(_) => (String::from_utf8_lossy(b), true),
-            },
-            Decoder::Latin1 => (b.iter().map(|&c| c as char).collect(), false),
-        }
-    }
-}
-
-/// A percentage on stderr for large logs when stderr is a terminal.
-struct Progress {
-    size: u64,
-    on: bool,
-    last: std::cell::Cell<u64>,
-}
-
-impl Progress {
-    fn new(size: u64) -> Progress {
-        Progress {
-            size,
-            on: size > 16 << 20 && std::io::stderr().is_terminal(),
-            last: std::cell::Cell::new(0),
-        }
-    }
-
-    fn tick(&self, done: u64) {
-        if self.on {
-            let pct = done * 100 / self.size.max(1);
-            if pct != self.last.get() {
-                self.last.set(pct);
-                eprint!("\r{pct:3}% of {} MB", self.size >> 20);
-            }
-        }
-    }
-
-    fn finish(&self) {
-        if self.on {
-            eprint!("\r{:40}\r", "");
-        }
     }
 }

@@ -45,7 +45,8 @@ fn missing_filter_is_a_regex_without_failure_id() {
 fn invalid_regex_is_exit_255() {
     let o = run(&["x 192.0.2.1", "(<HOST>"]);
     assert_eq!(o.status.code(), Some(255));
-    assert!(stdout(&o).contains("ERROR: failregex: Unable to compile regular expression"));
+    // fail2ban-regex: "ERROR: Unable to compile regular expression '(...'".
+    assert!(stdout(&o).contains("ERROR: Unable to compile regular expression '("));
 }
 
 #[test]
@@ -89,4 +90,105 @@ fn out_id_and_json() {
     assert_eq!(j["lines"]["tested"], 155);
     assert_eq!(j["lines"]["matched"], 65);
     assert_eq!(j["failregex"][0]["hits"], 8);
+}
+
+/// The progress bar: on stderr when it is a terminal (a pty made by
+/// `script`), never in the stdout report, never when stderr is a pipe.
+#[test]
+fn progress_bar_on_a_terminal_only() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("script(1) not installed; skipped");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("ironban-progress-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("big.log");
+    let line =
+        "Jan  1 00:00:00 host sshd[1]: Failed password for root from 192.0.2.1 port 22 ssh2\n";
+    // Above the 1 MiB a bar is drawn for.
+    let n = (2 << 20) / line.len() + 1;
+    std::fs::write(&log, line.repeat(n)).unwrap();
+    let regex = "Failed password for .* from <HOST>";
+    let bin = env!("CARGO_BIN_EXE_ironban");
+    let report = dir.join("report.txt");
+    let cmd = format!(
+        "{bin} regex '{}' '{regex}' > '{}'",
+        log.display(),
+        report.display()
+    );
+    let pty = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("IRONBAN_PROGRESS_DELAY_MS", "0")
+        .output()
+        .unwrap();
+    let tty = String::from_utf8_lossy(&pty.stdout);
+    assert!(pty.status.success(), "{tty}");
+    assert!(
+        tty.contains("\r[") && tty.contains("% ") && tty.contains(" lines  ETA "),
+        "{tty:?}"
+    );
+    // Cleared at the end.
+    assert!(tty.ends_with("\r\x1b[K"), "{tty:?}");
+    let text = std::fs::read_to_string(&report).unwrap();
+    let counts = format!("Lines: {n} lines, 0 ignored, {n} matched, 0 missed");
+    assert!(text.contains(&counts), "{text}");
+    assert!(!text.contains('\r') && !text.contains("ETA"), "{text}");
+
+    // stderr a pipe: no bar.
+    let piped = Command::new(bin)
+        .args(["regex", &log.display().to_string(), regex])
+        .env("IRONBAN_PROGRESS_DELAY_MS", "0")
+        .output()
+        .unwrap();
+    let untimed = |s: &str| -> String {
+        s.lines()
+            .filter(|l| !l.starts_with("[processed in"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(untimed(&stdout(&piped)), untimed(&text));
+    let err = String::from_utf8_lossy(&piped.stderr);
+    assert!(!err.contains("ETA") && !err.contains('\r'), "{err:?}");
+
+    // A small log on a terminal: no bar either.
+    let small = dir.join("small.log");
+    std::fs::write(&small, line.repeat(1000)).unwrap();
+    let cmd = format!("{bin} regex '{}' '{regex}' > /dev/null", small.display());
+    let pty = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("IRONBAN_PROGRESS_DELAY_MS", "0")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&pty.stdout).contains("ETA"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A jail whose filter file is missing: fail2ban-regex 1.1's
+/// `output('ERROR: Failed to get jail for %r' % (value,))`, exit 255; a
+/// name that is neither jail nor filter is a raw regex.
+#[test]
+fn broken_jail_is_an_error_naming_it() {
+    let dir = std::env::temp_dir().join(format!("ironban-badjail-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("filter.d")).unwrap();
+    std::fs::write(
+        dir.join("jail.conf"),
+        "[DEFAULT]\nenabled = false\n\n[badjail]\nfilter = nosuchfilter\n",
+    )
+    .unwrap();
+    let cfg = dir.display().to_string();
+    let o = run(&["-c", &cfg, "x 192.0.2.1", "badjail"]);
+    assert_eq!(o.status.code(), Some(255));
+    let text = stdout(&o);
+    assert!(
+        text.contains(&format!("Use {:11} jail : badjail\n", "")),
+        "{text}"
+    );
+    assert!(
+        text.contains("ERROR: Failed to get jail for 'badjail'"),
+        "{text}"
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("Unable to read the filter 'nosuchfilter'"));
+    let o = run(&["-c", &cfg, "x 192.0.2.1", "notajail"]);
+    assert!(stdout(&o).contains("Use   failregex line : notajail"));
+    let _ = std::fs::remove_dir_all(&dir);
 }

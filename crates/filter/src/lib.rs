@@ -17,6 +17,7 @@
 //! `server/datetemplate.py`, `server/strptime.py` and `server/ipdns.py`.
 #![deny(missing_docs)]
 
+mod cache;
 pub mod datedetector;
 pub mod datetemplate;
 pub mod error;

@@ -4,10 +4,18 @@
 //! templates use only this API (modelled on grep-matcher: `find_at`,
 //! `captures_at` into reusable [`Captures`], `capture_index`). The pattern
 //! text is first translated from Python syntax (`translate.rs`), then handed
-//! to the engine in `pattern/pcre2.rs`. (fail2ban: the `re.compile` call in
+//! to the engine: `pattern/pcre2.rs` (default), or `pattern/fancy.rs` with
+//! the cargo feature `fancy-regex`. (fail2ban: the `re.compile` call in
 //! `failregex.py` and `datetemplate.py`.)
 
-mod pcre2;
+#[cfg(feature = "fancy-regex")]
+#[path = "pattern/fancy.rs"]
+mod engine;
+#[cfg(all(feature = "pcre2", not(feature = "fancy-regex")))]
+#[path = "pattern/pcre2.rs"]
+mod engine;
+#[cfg(not(any(feature = "pcre2", feature = "fancy-regex")))]
+compile_error!("ironban-filter needs a regex engine: feature `pcre2` (default) or `fancy-regex`");
 
 use std::collections::HashMap;
 
@@ -47,7 +55,7 @@ impl PatternBuilder {
     pub fn build(&self, python: &str) -> Result<Pattern, Error> {
         let pcre = translate(python)?;
         let engine =
-            pcre2::Engine::compile(&pcre, self.multiline, self.caseless).map_err(|msg| Error {
+            engine::Engine::compile(&pcre, self.multiline, self.caseless).map_err(|msg| Error {
                 kind: ErrorKind::Compile(msg),
                 pattern: python.to_string(),
                 translated: Some(pcre.clone()),
@@ -71,14 +79,14 @@ impl PatternBuilder {
 #[derive(Debug)]
 pub struct Pattern {
     python: String,
-    engine: pcre2::Engine,
+    engine: engine::Engine,
     index: HashMap<String, usize>,
 }
 
 /// Capture positions of one match; reuse one per pattern to avoid allocation.
 #[derive(Debug)]
 pub struct Captures {
-    inner: pcre2::EngineCaptures,
+    inner: engine::EngineCaptures,
 }
 
 impl Pattern {

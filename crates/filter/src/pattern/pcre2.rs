@@ -20,10 +20,11 @@
 //!   use.
 
 use std::ptr;
-use std::sync::OnceLock;
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use pcre2_sys::*;
 
+use crate::cache::Cache;
 use crate::error::MatchError;
 
 /// One compiled (and, when possible, JIT-compiled) PCRE2 pattern.
@@ -149,8 +150,18 @@ thread_local! {
     static MATCH_CONTEXT: MatchContext = MatchContext::new();
 }
 
-/// A compiled PCRE2 regex.
+/// A compiled PCRE2 regex, shared with every other pattern of the same text
+/// and flags (see `cache.rs`); match data stays per caller.
+#[derive(Debug)]
 pub(crate) struct Engine {
+    re: Arc<Compiled>,
+}
+
+/// Compiled regexes by (PCRE2 text, multiline, caseless).
+static COMPILED: LazyLock<Cache<(String, bool, bool), Compiled>> = LazyLock::new(Cache::new);
+
+/// The shared part of an [`Engine`].
+pub(crate) struct Compiled {
     utf: Code,
     /// The byte-mode copy for ASCII subjects: unset until first needed,
     /// `None` when the pattern does not allow it.
@@ -161,9 +172,9 @@ pub(crate) struct Engine {
     names: Vec<Option<String>>,
 }
 
-impl std::fmt::Debug for Engine {
+impl std::fmt::Debug for Compiled {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine")
+        f.debug_struct("Compiled")
             .field("pattern", &self.pattern)
             .field("jit", &self.utf.jit)
             .finish()
@@ -205,6 +216,48 @@ fn ascii_equivalent(pcre: &str) -> bool {
 
 impl Engine {
     pub(crate) fn compile(pcre: &str, multiline: bool, caseless: bool) -> Result<Engine, String> {
+        let key = (pcre.to_string(), multiline, caseless);
+        COMPILED
+            .get_or_build(key, || Compiled::build(pcre, multiline, caseless))
+            .map(|re| Engine { re })
+    }
+
+    pub(crate) fn names(&self) -> &[Option<String>] {
+        &self.re.names
+    }
+
+    pub(crate) fn new_captures(&self) -> EngineCaptures {
+        self.re.new_captures()
+    }
+
+    pub(crate) fn find_at(
+        &self,
+        hay: &str,
+        start: usize,
+    ) -> Result<Option<(usize, usize)>, MatchError> {
+        let mut caps = self.new_captures();
+        if self.captures_at(hay, start, hay.is_ascii(), &mut caps)? {
+            Ok(caps.get(0))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// `ascii` must be `hay.is_ascii()`; callers that already know it save the scan.
+    pub(crate) fn captures_at(
+        &self,
+        hay: &str,
+        start: usize,
+        ascii: bool,
+        caps: &mut EngineCaptures,
+    ) -> Result<bool, MatchError> {
+        debug_assert_eq!(ascii, hay.is_ascii());
+        self.re.run(hay, start, ascii, caps.md)
+    }
+}
+
+impl Compiled {
+    fn build(pcre: &str, multiline: bool, caseless: bool) -> Result<Compiled, String> {
         let mut options = 0;
         if multiline {
             options |= PCRE2_MULTILINE;
@@ -214,7 +267,7 @@ impl Engine {
         }
         let utf = Code::compile(pcre, options | PCRE2_UTF | PCRE2_UCP)?;
         let names = utf.capture_names();
-        Ok(Engine {
+        Ok(Compiled {
             utf,
             ascii: OnceLock::new(),
             ascii_ok: ascii_equivalent(pcre),
@@ -224,11 +277,7 @@ impl Engine {
         })
     }
 
-    pub(crate) fn names(&self) -> &[Option<String>] {
-        &self.names
-    }
-
-    pub(crate) fn new_captures(&self) -> EngineCaptures {
+    fn new_captures(&self) -> EngineCaptures {
         // SAFETY: `utf.code` is valid; the match data is sized for its
         // groups, which the byte-mode copy shares (same pattern text).
         let md = unsafe { pcre2_match_data_create_from_pattern_8(self.utf.code, ptr::null_mut()) };
@@ -305,31 +354,6 @@ impl Engine {
                 error_message(rc)
             )))
         }
-    }
-
-    pub(crate) fn find_at(
-        &self,
-        hay: &str,
-        start: usize,
-    ) -> Result<Option<(usize, usize)>, MatchError> {
-        let mut caps = self.new_captures();
-        if self.captures_at(hay, start, hay.is_ascii(), &mut caps)? {
-            Ok(caps.get(0))
-        } else {
-            Ok(None)
-        }
-    }
-
-    /// `ascii` must be `hay.is_ascii()`; callers that already know it save the scan.
-    pub(crate) fn captures_at(
-        &self,
-        hay: &str,
-        start: usize,
-        ascii: bool,
-        caps: &mut EngineCaptures,
-    ) -> Result<bool, MatchError> {
-        debug_assert_eq!(ascii, hay.is_ascii());
-        self.run(hay, start, ascii, caps.md)
     }
 }
 
