@@ -176,7 +176,7 @@ pub struct Filter {
     date_detector: Option<DateDetector>,
     line_buffer: Vec<TupleLine>,
     mlfid_cache: mlfid::MlfidCache,
-    mlfid_order: VecDeque<String>,
+    mlfid_order: VecDeque<Arc<str>>,
     last_date: Option<f64>,
     last_time_text: String,
     warnings: Vec<String>,
@@ -710,12 +710,10 @@ impl Filter {
             // dovecot:143 requires it).
             groups = Groups::merged_over(pre_groups, groups);
         }
-        let mlfid = groups
-            .get("mlfid")
-            .and_then(|v| v.as_str().map(str::to_string));
+        let mlfid: Option<Arc<str>> = groups.get("mlfid").and_then(|v| v.as_str().map(Arc::from));
         let fail_rc = match &mlfid {
             Some(id) => {
-                let f = self.merge_failure(id, groups, &matched_lines);
+                let f = self.merge_failure(id, groups, matched_lines);
                 if f.lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .truthy("nofail")

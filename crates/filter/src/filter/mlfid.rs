@@ -14,7 +14,7 @@ use crate::failregex::{GroupValue, Groups, TupleLine};
 /// The `mlfid` cache: at most [`MLFID_CACHE_MAX`] entries, so flooding
 /// one hash bucket cannot cost much; a short FNV-1a hash beats SipHash on
 /// these ~20-byte keys.
-pub(super) type MlfidCache = HashMap<String, Arc<Mutex<FailData>>, BuildHasherDefault<Fnv>>;
+pub(super) type MlfidCache = HashMap<Arc<str>, Arc<Mutex<FailData>>, BuildHasherDefault<Fnv>>;
 
 /// FNV-1a, 64 bit.
 pub(super) struct Fnv(u64);
@@ -43,15 +43,15 @@ impl Filter {
     /// (fail2ban: `_mergeFailure`; the cached dict is shared, as in Python).
     pub(super) fn merge_failure(
         &mut self,
-        mlfid: &str,
+        mlfid: &Arc<str>,
         groups: Groups,
-        matched: &[TupleLine],
+        matched: Vec<TupleLine>,
     ) -> Arc<Mutex<FailData>> {
         let mut fail = FailData {
             groups,
             ..FailData::default()
         };
-        let cached = self.mlfid_cache.get(mlfid).cloned();
+        let cached = self.mlfid_cache.get(&**mlfid).cloned();
         let mut nf: u8 = 0;
         if fail.truthy("mlfgained") {
             nf |= 8 | 1;
@@ -90,7 +90,7 @@ impl Filter {
                     }
                 }
                 if nf & 2 != 0 {
-                    self.mlfid_cache.remove(mlfid);
+                    self.mlfid_cache.remove(&**mlfid);
                     self.mlfid_order.retain(|k| k != mlfid);
                 }
                 rc
@@ -99,8 +99,8 @@ impl Filter {
                 if nf & 2 == 0 {
                     users = fail.update_users(fail.text("user").map(str::to_string));
                     let rc = Arc::new(Mutex::new(fail));
-                    self.mlfid_cache.insert(mlfid.to_string(), rc.clone());
-                    self.mlfid_order.push_back(mlfid.to_string());
+                    self.mlfid_cache.insert(mlfid.clone(), rc.clone());
+                    self.mlfid_order.push_back(mlfid.clone());
                     // Oldest entries go first once the cache is full
                     // (fail2ban: `Utils.Cache(maxCount=100)`).
                     while self.mlfid_order.len() > MLFID_CACHE_MAX {
@@ -125,14 +125,14 @@ impl Filter {
             }
             if nf & 1 == 0 {
                 let mut m = f.nofail_matches.take().unwrap_or_default();
-                m.extend(f.matches.clone().unwrap_or_default());
+                m.extend(f.matches.take().unwrap_or_default());
                 if nf & 8 == 0 {
-                    m.extend_from_slice(matched);
+                    m.extend(matched);
                 }
                 f.matches = Some(m);
             } else if nf & 3 == 1 {
                 let mut m = f.nofail_matches.take().unwrap_or_default();
-                m.extend_from_slice(matched);
+                m.extend(matched);
                 f.nofail_matches = Some(m);
             }
         }
