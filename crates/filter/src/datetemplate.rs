@@ -295,11 +295,27 @@ impl DateTemplate {
     /// Searches `line[..end]` from `start`; counts a hit on success
     /// (fail2ban: `DateTemplate.matchDate`).
     pub fn match_date(&self, line: &str, start: usize, end: usize, caps: &mut Captures) -> bool {
+        self.match_date_in(line, line.is_ascii(), start, end, caps)
+    }
+
+    /// [`DateTemplate::match_date`] with `line_ascii == line.is_ascii()` known.
+    pub(crate) fn match_date_in(
+        &self,
+        line: &str,
+        line_ascii: bool,
+        start: usize,
+        end: usize,
+        caps: &mut Captures,
+    ) -> bool {
         let hay = &line[..end.min(line.len())];
         if start > hay.len() {
             return false;
         }
-        let ok = matches!(self.pattern.captures_at(hay, start, caps), Ok(true));
+        let ascii = line_ascii || hay.is_ascii();
+        let ok = matches!(
+            self.pattern.captures_at_ascii(hay, start, ascii, caps),
+            Ok(true)
+        );
         if ok {
             self.hits.fetch_add(1, Ordering::Relaxed);
         }

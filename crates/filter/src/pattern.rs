@@ -146,7 +146,24 @@ impl Pattern {
         start: usize,
         caps: &mut Captures,
     ) -> Result<bool, MatchError> {
-        self.engine.captures_at(hay, start, &mut caps.inner)
+        self.engine
+            .captures_at(hay, start, hay.is_ascii(), &mut caps.inner)
+    }
+
+    /// [`Pattern::captures_at`] for a caller that already knows whether
+    /// `hay` is all ASCII (`ascii` must equal `hay.is_ascii()`), so a line
+    /// searched by several patterns is scanned once.
+    ///
+    /// # Errors
+    /// When PCRE2 aborts the match.
+    pub fn captures_at_ascii(
+        &self,
+        hay: &str,
+        start: usize,
+        ascii: bool,
+        caps: &mut Captures,
+    ) -> Result<bool, MatchError> {
+        self.engine.captures_at(hay, start, ascii, &mut caps.inner)
     }
 
     /// True when the pattern matches anywhere; an aborted match counts as no match.
