@@ -18,8 +18,9 @@ mod engine;
 compile_error!("ironban-filter needs a regex engine: feature `pcre2` (default) or `fancy-regex`");
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, LazyLock, Mutex};
 
+use crate::cache::Cache;
 use crate::error::{Error, ErrorKind, MatchError};
 use crate::translate::translate;
 
@@ -54,6 +55,15 @@ impl PatternBuilder {
     /// `Translate` for a construct PCRE2 cannot express with Python's
     /// meaning, `Compile` when the pattern is invalid.
     pub fn build(&self, python: &str) -> Result<Pattern, Error> {
+        let key = (python.to_string(), self.multiline, self.caseless);
+        let shared = PATTERNS.get_or_build(key, || self.compile(python))?;
+        Ok(Pattern {
+            shared,
+            scratch: Mutex::new(None),
+        })
+    }
+
+    fn compile(&self, python: &str) -> Result<Shared, Error> {
         let pcre = translate(python)?;
         let engine =
             engine::Engine::compile(&pcre, self.multiline, self.caseless).map_err(|msg| Error {
@@ -68,24 +78,34 @@ impl PatternBuilder {
                 index.insert(n.clone(), i);
             }
         }
-        Ok(Pattern {
+        Ok(Shared {
             python: python.to_string(),
             engine,
             index,
-            scratch: Mutex::new(None),
         })
     }
+}
+
+/// Patterns by (Python text, multiline, caseless): every jail of a filter,
+/// and the server's validation at `set`, get the same translated and
+/// compiled pattern (see `cache.rs`).
+static PATTERNS: LazyLock<Cache<(String, bool, bool), Shared>> = LazyLock::new(Cache::new);
+
+/// What patterns of the same text and flags share.
+#[derive(Debug)]
+struct Shared {
+    python: String,
+    engine: engine::Engine,
+    index: HashMap<String, usize>,
 }
 
 /// A compiled pattern with Python `re` semantics and `search()` behaviour.
 #[derive(Debug)]
 pub struct Pattern {
-    python: String,
-    engine: engine::Engine,
-    index: HashMap<String, usize>,
-    /// Capture slots kept for [`Pattern::replace`]: making new ones costs a
-    /// JIT stack (an mmap and munmap), and tag expansion calls `replace`
-    /// on the same few patterns for every regex of every jail.
+    shared: Arc<Shared>,
+    /// Capture slots kept for [`Pattern::replace`]: tag expansion calls it
+    /// on the same few patterns for every regex of every jail, and new
+    /// slots are an allocation in PCRE2 each time.
     scratch: Mutex<Option<Captures>>,
 }
 
@@ -106,23 +126,23 @@ impl Pattern {
 
     /// The pattern as given (Python syntax).
     pub fn as_str(&self) -> &str {
-        &self.python
+        &self.shared.python
     }
 
     /// Group names by index (index 0 is the whole match, unnamed).
     pub fn capture_names(&self) -> &[Option<String>] {
-        self.engine.names()
+        self.shared.engine.names()
     }
 
     /// The index of a named group.
     pub fn capture_index(&self, name: &str) -> Option<usize> {
-        self.index.get(name).copied()
+        self.shared.index.get(name).copied()
     }
 
     /// Fresh capture slots for this pattern.
     pub fn new_captures(&self) -> Captures {
         Captures {
-            inner: self.engine.new_captures(),
+            inner: self.shared.engine.new_captures(),
         }
     }
 
@@ -133,7 +153,7 @@ impl Pattern {
     /// # Errors
     /// When PCRE2 aborts the match (match or JIT stack limit).
     pub fn find_at(&self, hay: &str, start: usize) -> Result<Option<(usize, usize)>, MatchError> {
-        self.engine.find_at(hay, start)
+        self.shared.engine.find_at(hay, start)
     }
 
     /// Like [`Pattern::find_at`], filling `caps`; true on a match.
@@ -146,7 +166,8 @@ impl Pattern {
         start: usize,
         caps: &mut Captures,
     ) -> Result<bool, MatchError> {
-        self.engine
+        self.shared
+            .engine
             .captures_at(hay, start, hay.is_ascii(), &mut caps.inner)
     }
 
@@ -163,7 +184,9 @@ impl Pattern {
         ascii: bool,
         caps: &mut Captures,
     ) -> Result<bool, MatchError> {
-        self.engine.captures_at(hay, start, ascii, &mut caps.inner)
+        self.shared
+            .engine
+            .captures_at(hay, start, ascii, &mut caps.inner)
     }
 
     /// True when the pattern matches anywhere; an aborted match counts as no match.
@@ -238,5 +261,43 @@ impl Captures {
     /// True when the pattern has no groups at all (never: group 0 exists).
     pub fn is_empty(&self) -> bool {
         self.inner.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    #[test]
+    fn same_text_and_flags_share_one_compiled_pattern() {
+        let a = Pattern::new(r"user (?P<user>\w+) from (?P<ip>\S+)").unwrap();
+        let b = Pattern::new(r"user (?P<user>\w+) from (?P<ip>\S+)").unwrap();
+        let c = PatternBuilder::new()
+            .caseless(true)
+            .build(r"user (?P<user>\w+) from (?P<ip>\S+)")
+            .unwrap();
+        assert!(Arc::ptr_eq(&a.shared, &b.shared));
+        assert!(!Arc::ptr_eq(&a.shared, &c.shared));
+        assert!(c.is_match("USER x FROM y") && !a.is_match("USER x FROM y"));
+    }
+
+    #[test]
+    fn shared_pattern_keeps_match_state_per_user() {
+        let a = Pattern::new(r"from (?P<ip>\S+)").unwrap();
+        let b = Pattern::new(r"from (?P<ip>\S+)").unwrap();
+        let (mut ca, mut cb) = (a.new_captures(), b.new_captures());
+        let (ha, hb) = ("from 192.0.2.1", "x from 2001:db8::1");
+        assert!(a.captures_at(ha, 0, &mut ca).unwrap());
+        assert!(b.captures_at(hb, 0, &mut cb).unwrap());
+        assert_eq!(ca.text(ha, 1), Some("192.0.2.1"));
+        assert_eq!(cb.text(hb, 1), Some("2001:db8::1"));
+    }
+
+    #[test]
+    fn an_invalid_pattern_fails_each_time_with_its_text() {
+        for _ in 0..2 {
+            let e = Pattern::new(r"(unclosed").unwrap_err();
+            assert_eq!(e.pattern, "(unclosed");
+        }
     }
 }
