@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::datetemplate::{
-    has_epoch_placeholder, unbound_pattern, DateTemplate, LINE_BEGIN, LINE_END,
+    has_epoch_placeholder, unbound_pattern, DateTemplate, Kind, LINE_BEGIN, LINE_END,
 };
 use crate::error::Error;
 use crate::pattern::Captures;
@@ -204,6 +204,17 @@ pub struct DateMatch {
     pub index: usize,
 }
 
+/// The last date conversion: template, second of "now", zone, the text
+/// spanned by the template's groups and their spans relative to it.
+#[derive(Debug, Default)]
+struct DateCache {
+    valid: bool,
+    key: (usize, i64, Option<i32>),
+    text: Vec<u8>,
+    spans: Vec<Option<(usize, usize)>>,
+    result: Option<f64>,
+}
+
 /// Finds dates in lines (fail2ban: `DateDetector`).
 #[derive(Debug, Default)]
 pub struct DateDetector {
@@ -214,6 +225,9 @@ pub struct DateDetector {
     last_end_pos: (usize, Option<char>, Option<char>),
     last_idx: usize,
     first_unused: usize,
+    /// Whether the line being matched is all ASCII (computed once per line).
+    line_ascii: bool,
+    date_cache: std::cell::RefCell<DateCache>,
     /// `logtimezone`, in minutes.
     pub default_tz: Option<i32>,
 }
@@ -345,8 +359,8 @@ impl DateDetector {
         start: usize,
         end: usize,
     ) -> Option<(usize, usize)> {
-        let t = self.templates[i].template.clone();
-        if t.match_date(line, start, end, &mut self.caps[i]) {
+        let t = &self.templates[i].template;
+        if t.match_date_in(line, self.line_ascii, start, end, &mut self.caps[i]) {
             self.caps[i].get(0)
         } else {
             None
@@ -358,6 +372,7 @@ impl DateDetector {
         if self.templates.is_empty() {
             let _ = self.add_defaults(None, None);
         }
+        self.line_ascii = line.is_ascii();
         let n = self.templates.len();
         let mut found: Option<(usize, usize, usize)> = None; // (distance, endpos, index)
         let mut ignore_by_search = usize::MAX;
@@ -471,13 +486,63 @@ impl DateDetector {
     }
 
     /// The time of the last match of template `index` (fail2ban: `getTime`).
+    ///
+    /// Consecutive syslog lines mostly carry the same date text; when the
+    /// template, the text its groups captured and the second of "now" (the
+    /// only part of "now" strptime reads) are those of the previous call,
+    /// the previous result is returned without converting again.
     pub fn get_time(&self, line: &str, m: &DateMatch, ctx: &TimeContext) -> Option<f64> {
         let ctx = TimeContext {
             default_tz: self.default_tz,
             ..*ctx
         };
         let t = &self.templates.get(m.index)?.template;
-        t.get_date(line, &self.caps[m.index], &ctx)
+        let caps = &self.caps[m.index];
+        if !matches!(t.kind, Kind::Pattern(_)) {
+            return t.get_date(line, caps, &ctx);
+        }
+        let Ok(mut cache) = self.date_cache.try_borrow_mut() else {
+            return t.get_date(line, caps, &ctx);
+        };
+        let now_sec = ctx.now().floor() as i64;
+        let (mut lo, mut hi) = (usize::MAX, 0);
+        for i in 0..caps.len() {
+            if let Some((s, e)) = caps.get(i) {
+                lo = lo.min(s);
+                hi = hi.max(e);
+            }
+        }
+        if lo > hi {
+            return t.get_date(line, caps, &ctx);
+        }
+        let key = (Arc::as_ptr(t) as usize, now_sec, ctx.default_tz);
+        let c = &mut *cache;
+        let mut same = c.valid
+            && c.key == key
+            && c.spans.len() == caps.len()
+            && line.as_bytes().get(lo..hi) == Some(&c.text[..]);
+        if same {
+            for i in 0..caps.len() {
+                let rel = caps.get(i).map(|(s, e)| (s - lo, e - lo));
+                if c.spans[i] != rel {
+                    same = false;
+                    break;
+                }
+            }
+        }
+        if same {
+            return c.result;
+        }
+        let result = t.get_date(line, caps, &ctx);
+        c.valid = true;
+        c.key = key;
+        c.text.clear();
+        c.text.extend_from_slice(&line.as_bytes()[lo..hi]);
+        c.spans.clear();
+        c.spans
+            .extend((0..caps.len()).map(|i| caps.get(i).map(|(s, e)| (s - lo, e - lo))));
+        c.result = result;
+        result
     }
 
     /// Moves a template up when its weight grew (fail2ban: `_reorderTemplate`).

@@ -111,10 +111,14 @@ impl DateTemplate {
         let mut regex = regex.trim().to_string();
         let gf_re = meta(&RE_GLOBALFLAGS, r"((?:^|(?!<\\))\(\?[a-z]+\))");
         let mut gf = None;
-        let mut gcaps = gf_re.new_captures();
-        if matches!(gf_re.captures_at(&regex, 0, &mut gcaps), Ok(true)) {
-            gf = gcaps.text(&regex, 1).map(str::to_string);
-            regex = gf_re.replace(&regex, 1, |_, _| String::new());
+        // Most templates have no global flags: look before making capture
+        // slots (each set costs a JIT stack).
+        if matches!(gf_re.find_at(&regex, 0), Ok(Some(_))) {
+            let mut gcaps = gf_re.new_captures();
+            if matches!(gf_re.captures_at(&regex, 0, &mut gcaps), Ok(true)) {
+                gf = gcaps.text(&regex, 1).map(str::to_string);
+                regex = gf_re.replace(&regex, 1, |_, _| String::new());
+            }
         }
         let no_beg = meta(
             &RE_NO_WRD_BOUND_BEG,
@@ -291,11 +295,27 @@ impl DateTemplate {
     /// Searches `line[..end]` from `start`; counts a hit on success
     /// (fail2ban: `DateTemplate.matchDate`).
     pub fn match_date(&self, line: &str, start: usize, end: usize, caps: &mut Captures) -> bool {
+        self.match_date_in(line, line.is_ascii(), start, end, caps)
+    }
+
+    /// [`DateTemplate::match_date`] with `line_ascii == line.is_ascii()` known.
+    pub(crate) fn match_date_in(
+        &self,
+        line: &str,
+        line_ascii: bool,
+        start: usize,
+        end: usize,
+        caps: &mut Captures,
+    ) -> bool {
         let hay = &line[..end.min(line.len())];
         if start > hay.len() {
             return false;
         }
-        let ok = matches!(self.pattern.captures_at(hay, start, caps), Ok(true));
+        let ascii = line_ascii || hay.is_ascii();
+        let ok = matches!(
+            self.pattern.captures_at_ascii(hay, start, ascii, caps),
+            Ok(true)
+        );
         if ok {
             self.hits.fetch_add(1, Ordering::Relaxed);
         }

@@ -337,19 +337,46 @@ impl Regex {
     /// Searches `buf` (the `\n`-joined lines plus a final `\n`); `nlines`
     /// is the number of lines in it. (fail2ban: `Regex.search`.)
     pub fn search(&self, buf: &str, nlines: usize, caps: &mut Captures) -> Option<RegexMatch> {
-        if !self.prefilter.accepts(buf) {
+        self.search_in(buf, buf.is_ascii(), nlines, caps)
+    }
+
+    /// [`Regex::search`] with `ascii == buf.is_ascii()` already known.
+    pub(crate) fn search_in(
+        &self,
+        buf: &str,
+        ascii: bool,
+        nlines: usize,
+        caps: &mut Captures,
+    ) -> Option<RegexMatch> {
+        if !self.is_match_in(buf, ascii, caps) {
             return None;
         }
-        match self.pattern.captures_at(buf, 0, caps) {
-            Ok(true) => {}
-            Ok(false) => return None,
+        Some(self.match_from(buf, nlines, caps))
+    }
+
+    /// The yes/no part of [`Regex::search`]: fills `caps`, builds nothing.
+    pub(crate) fn is_match_in(&self, buf: &str, ascii: bool, caps: &mut Captures) -> bool {
+        if !self.prefilter.accepts(buf) {
+            return false;
+        }
+        match self.pattern.captures_at_ascii(buf, 0, ascii, caps) {
+            Ok(m) => m,
             Err(_) => {
                 // PCRE2 gave up (match/JIT limit): no match, counted.
                 self.match_errors
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                return None;
+                false
             }
         }
+    }
+
+    /// The index of a named group.
+    pub(crate) fn group_index(&self, name: &str) -> Option<usize> {
+        self.pattern.capture_index(name)
+    }
+
+    /// Groups and line indexes of the match `is_match_in` left in `caps`.
+    pub(crate) fn match_from(&self, buf: &str, nlines: usize, caps: &Captures) -> RegexMatch {
         let (ms, me) = caps.get(0).unwrap_or((0, 0));
         let mut groups =
             Groups::with_capacity(self.names.len() + self.alt.len() + self.tuple.len());
@@ -379,11 +406,11 @@ impl Regex {
             groups.insert(n.clone(), GroupValue::Tuple(t));
         }
         if nlines <= 1 {
-            return Some(RegexMatch {
+            return RegexMatch {
                 groups,
                 matched: (0..nlines).collect(),
                 unmatched: Vec::new(),
-            });
+            };
         }
         // Which lines does the match cover?
         // Bytes, not `str`: `ms + 1` and `me - 1` may fall inside a
@@ -421,11 +448,11 @@ impl Regex {
             }
         }
         unmatched.extend(c2..nlines);
-        Some(RegexMatch {
+        RegexMatch {
             groups,
             matched,
             unmatched,
-        })
+        }
     }
 
     /// Compiled pattern, for callers that only need a yes/no.

@@ -8,7 +8,7 @@
 //! (fail2ban: `server/filter.py`, `Filter.processLine` / `findFailure` /
 //! `_mergeFailure`.)
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use crate::datedetector::DateDetector;
@@ -175,15 +175,31 @@ pub struct Filter {
     caps_ignore: Vec<Captures>,
     date_detector: Option<DateDetector>,
     line_buffer: Vec<TupleLine>,
-    mlfid_cache: HashMap<String, Arc<Mutex<FailData>>>,
-    mlfid_order: VecDeque<String>,
+    mlfid_cache: mlfid::MlfidCache,
+    mlfid_order: VecDeque<Arc<str>>,
     last_date: Option<f64>,
     last_time_text: String,
     warnings: Vec<String>,
     info: LineInfo,
+    /// Reused buffers of the single-line path: the line without its date,
+    /// and the prefregex's `content`, each with the final `\n`.
+    buf: String,
+    content_buf: String,
+    /// Index of the prefregex's `content` group.
+    pref_content: Option<usize>,
 }
 
 const MLFID_CACHE_MAX: usize = 100;
+
+/// What the failregex loop does after [`Filter::report_match`].
+enum Step {
+    /// Go on (and stop unless every regex is checked).
+    Next,
+    /// Try the next failregex.
+    Skip,
+    /// Return the failures found so far.
+    Stop,
+}
 
 impl Filter {
     /// Compiles a filter (fail2ban: `setMaxLines`, `prefRegex`, `addFailRegex`, …).
@@ -243,6 +259,7 @@ impl Filter {
             })?);
         }
         let caps_pref = pref.as_ref().map(|p| p.pattern().new_captures());
+        let pref_content = pref.as_ref().and_then(|p| p.group_index("content"));
         let caps_fail = fail.iter().map(|r| r.pattern().new_captures()).collect();
         let caps_ignore = ignore.iter().map(|r| r.pattern().new_captures()).collect();
         Ok(Filter {
@@ -255,12 +272,15 @@ impl Filter {
             caps_ignore,
             date_detector: Some(date_detector),
             line_buffer: Vec::new(),
-            mlfid_cache: HashMap::new(),
+            mlfid_cache: mlfid::MlfidCache::default(),
             mlfid_order: VecDeque::new(),
             last_date: None,
             last_time_text: String::new(),
             warnings,
             info: LineInfo::default(),
+            buf: String::new(),
+            content_buf: String::new(),
+            pref_content,
         })
     }
 
@@ -348,6 +368,10 @@ impl Filter {
             use_last_time = true;
             date = self.last_date;
         }
+        if self.opts.maxlines == 1 {
+            let split = if use_last_time { None } else { split };
+            return self.find_failure_single(line, split, use_last_time, date);
+        }
         let tuple: TupleLine = match split {
             _ if use_last_time => (String::new(), self.last_time_text.clone(), line.to_string()),
             Some((s, e)) => (
@@ -416,6 +440,138 @@ impl Filter {
         found
     }
 
+    /// `find_failure` for `maxlines` 1, without building the line tuple:
+    /// the regexes run on a reused buffer, and strings are made only for a
+    /// line a failregex matches. With one line the buffer the failregexes
+    /// see never changes within a line (the prefregex's `content` if it has
+    /// one, else the line without its date), which the general path reaches
+    /// by rebuilding it.
+    fn find_failure_single(
+        &mut self,
+        line: &str,
+        split: Option<(usize, usize)>,
+        use_last_time: bool,
+        date: Option<f64>,
+    ) -> Vec<Failure> {
+        self.info = LineInfo::default();
+        self.line_buffer.clear();
+        let mut out = Vec::new();
+        let mut buf = std::mem::take(&mut self.buf);
+        let mut content = std::mem::take(&mut self.content_buf);
+        buf.clear();
+        match split {
+            Some((s, e)) => {
+                buf.push_str(&line[..s]);
+                buf.push_str(&line[e..]);
+            }
+            None => buf.push_str(line),
+        }
+        buf.push('\n');
+        self.single_lines(
+            line,
+            split,
+            use_last_time,
+            date,
+            &buf,
+            &mut content,
+            &mut out,
+        );
+        self.buf = buf;
+        self.content_buf = content;
+        out
+    }
+
+    /// The body of [`Filter::find_failure_single`], on its buffers.
+    #[allow(clippy::too_many_arguments)]
+    fn single_lines(
+        &mut self,
+        line: &str,
+        split: Option<(usize, usize)>,
+        use_last_time: bool,
+        date: Option<f64>,
+        buf: &str,
+        content: &mut String,
+        out: &mut Vec<Failure>,
+    ) {
+        let defcidr_raw = self.opts.usedns == UseDns::Raw || self.opts.return_raw_host;
+        let ascii = buf.is_ascii();
+        if !self.ignore.is_empty()
+            && self.ignore.len() + 2 < self.fail.len()
+            && self.ignore_line(buf, 1, None, &[]).is_some()
+        {
+            return;
+        }
+        let mut sbuf = buf;
+        let mut sascii = ascii;
+        let mut pre_groups: Option<Groups> = None;
+        if let Some(pref) = &self.pref {
+            let caps = self.caps_pref.as_mut().expect("captures for prefregex");
+            if !pref.is_match_in(buf, ascii, caps) {
+                return;
+            }
+            self.info.pref_matched = true;
+            if self.opts.keep_pref_groups {
+                let mut g = pref.match_from(buf, 1, caps).groups;
+                self.info.pref_groups = Some(g.clone());
+                g.remove("content");
+                pre_groups = Some(g);
+            }
+            if let Some((cs, ce)) = self.pref_content.and_then(|i| caps.get(i)) {
+                if cs < ce {
+                    content.clear();
+                    content.push_str(&buf[cs..ce]);
+                    content.push('\n');
+                    sbuf = content.as_str();
+                    sascii = ascii || sbuf.is_ascii();
+                }
+            }
+        }
+        for idx in 0..self.fail.len() {
+            if !self.fail[idx].is_match_in(sbuf, sascii, &mut self.caps_fail[idx]) {
+                continue;
+            }
+            let m = self.fail[idx].match_from(sbuf, 1, &self.caps_fail[idx]);
+            let tuple: TupleLine = match split {
+                _ if use_last_time => {
+                    (String::new(), self.last_time_text.clone(), line.to_string())
+                }
+                Some((s, e)) => (
+                    line[..s].to_string(),
+                    line[s..e].to_string(),
+                    line[e..].to_string(),
+                ),
+                None => (String::new(), String::new(), line.to_string()),
+            };
+            let org = [tuple];
+            if !self.ignore.is_empty() && self.ignore_line(sbuf, 1, Some(&m), &org).is_some() {
+                if !self.opts.check_all_regex {
+                    break;
+                }
+                continue;
+            }
+            let pg = match (&pre_groups, &self.pref, &self.caps_pref) {
+                (Some(_), _, _) => pre_groups.take().unwrap_or_default(),
+                (None, Some(pref), Some(caps)) => {
+                    let mut g = pref.match_from(buf, 1, caps).groups;
+                    g.remove("content");
+                    g
+                }
+                _ => Groups::new(),
+            };
+            let [tuple] = org;
+            let step = self.report_match(idx, m.groups, &pg, vec![tuple], date, defcidr_raw, out);
+            pre_groups = Some(pg);
+            match step {
+                Step::Stop => return,
+                Step::Skip => continue,
+                Step::Next => {}
+            }
+            if !self.opts.check_all_regex {
+                break;
+            }
+        }
+    }
+
     /// fail2ban: `Filter.findFailure`.
     fn find_failure(&mut self, tuple: TupleLine, date: Option<f64>) -> Vec<Failure> {
         self.info = LineInfo::default();
@@ -439,6 +595,7 @@ impl Filter {
             std::mem::take(&mut self.line_buffer)
         };
         let mut buf = tuple_lines_buf(&org);
+        let mut ascii = buf.is_ascii();
         let mut buf_ok = true;
         let nlines = org.len();
 
@@ -454,7 +611,7 @@ impl Filter {
         let mut pre_groups = Groups::new();
         if let Some(pref) = &self.pref {
             let caps = self.caps_pref.as_mut().expect("captures for prefregex");
-            let Some(m) = pref.search(&buf, nlines, caps) else {
+            let Some(m) = pref.search_in(&buf, ascii, nlines, caps) else {
                 return out;
             };
             self.info.pref_matched = true;
@@ -479,11 +636,14 @@ impl Filter {
                 } else {
                     tuple_lines_buf(&self.line_buffer)
                 };
+                ascii = buf.is_ascii();
                 buf_ok = true;
             }
             // Python passes the original buffer as `orgLines`: matched and
             // unmatched lines are taken from it even after a content swap.
-            let Some(m) = self.fail[idx].search(&buf, org.len(), &mut self.caps_fail[idx]) else {
+            let Some(m) =
+                self.fail[idx].search_in(&buf, ascii, org.len(), &mut self.caps_fail[idx])
+            else {
                 continue;
             };
             let searched = &org;
@@ -509,131 +669,155 @@ impl Filter {
                     .collect();
                 buf_ok = false;
             }
-            let mut groups = m.groups;
-            if !pre_groups.is_empty() {
-                // A group the failregex did not fill keeps the prefregex's
-                // value (dovecot's `<ADDR>` in prefregex; upstream sample
-                // dovecot:143 requires it).
-                let mut merged = pre_groups.clone();
-                merged.update_from(groups, true);
-                groups = merged;
-            }
-            let mlfid = groups
-                .get("mlfid")
-                .and_then(|v| v.as_str().map(str::to_string));
-            let fail_rc = match &mlfid {
-                Some(id) => {
-                    let f = self.merge_failure(id, groups, &matched_lines);
-                    if f.lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .truthy("nofail")
-                        && !self.opts.check_all_regex
-                    {
-                        return out;
-                    }
-                    f
-                }
-                None => {
-                    let mut f = FailData {
-                        groups,
-                        ..FailData::default()
-                    };
-                    f.matches = Some(matched_lines);
-                    Arc::new(Mutex::new(f))
-                }
-            };
-            let ids = {
-                let mut fail = fail_rc
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                let fid = fail.text("fid").map(str::to_string);
-                let mut cidr = if defcidr_raw { Cidr::Raw } else { Cidr::Unspec };
-                let mut raw = defcidr_raw;
-                let ip: Option<String>;
-                let plen = |f: &FailData, fam: Cidr| match f
-                    .text("cidr")
-                    .and_then(|c| c.parse::<u8>().ok())
-                {
-                    Some(p) if p > 0 => Cidr::Plen(p),
-                    _ => fam,
-                };
-                if let Some(v) = fail.text("ip4") {
-                    ip = Some(v.to_string());
-                    cidr = plen(&fail, Cidr::FamV4);
-                    raw = true;
-                } else if let Some(v) = fail.text("ip6") {
-                    ip = Some(v.to_string());
-                    cidr = plen(&fail, Cidr::FamV6);
-                    raw = true;
-                } else if let Some(v) = fail.text("dns") {
-                    ip = Some(v.to_string());
-                } else {
-                    if fid.is_none() && mlfid.is_none() {
-                        // fail2ban raises "No group found" here; it is logged and skipped.
-                        continue;
-                    }
-                    ip = fid.clone();
-                    raw = true;
-                }
-                match ip {
-                    None => {
-                        fail.mlfpending = true;
-                        if !self.opts.check_all_regex && self.opts.ignore_pending {
-                            return out;
-                        }
-                        vec![None]
-                    }
-                    Some(ip) if raw => {
-                        let defc = if defcidr_raw { Cidr::Raw } else { Cidr::Unspec };
-                        match &fid {
-                            Some(f) if *f != ip => {
-                                fail.ip = Some(IpAddr::new(&ip, cidr));
-                                vec![Some(IpAddr::new(f, defc))]
-                            }
-                            _ => vec![Some(IpAddr::new(&ip, cidr))],
-                        }
-                    }
-                    Some(ip) => {
-                        let (ips, warn) = text_to_ip(&ip, self.opts.usedns);
-                        if let Some(w) = warn {
-                            if !self.warnings.contains(&w) {
-                                self.warnings.push(w);
-                            }
-                        }
-                        ips.into_iter().map(Some).collect()
-                    }
-                }
-            };
-            // An mlfid failure stays shared with the cache: copy it, as
-            // fail2ban copies it under checkAllRegex.
-            let mut data = match Arc::try_unwrap(fail_rc) {
-                Ok(cell) => cell
-                    .into_inner()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner),
-                Err(rc) => rc
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .clone(),
-            };
-            let n = ids.len();
-            for (k, id) in ids.into_iter().enumerate() {
-                let d = if k + 1 == n {
-                    std::mem::take(&mut data)
-                } else {
-                    data.clone()
-                };
-                out.push(Failure {
-                    regex_index: idx,
-                    id,
-                    time: date,
-                    data: d,
-                });
+            match self.report_match(
+                idx,
+                m.groups,
+                &pre_groups,
+                matched_lines,
+                date,
+                defcidr_raw,
+                &mut out,
+            ) {
+                Step::Stop => return out,
+                Step::Skip => continue,
+                Step::Next => {}
             }
             if !self.opts.check_all_regex {
                 break;
             }
         }
         out
+    }
+
+    /// One failregex match turned into failures (the tail of fail2ban's
+    /// `findFailure` loop body): merges prefregex groups, handles `mlfid`,
+    /// finds the failure ids and pushes to `out`.
+    #[allow(clippy::too_many_arguments)]
+    fn report_match(
+        &mut self,
+        idx: usize,
+        groups: Groups,
+        pre_groups: &Groups,
+        matched_lines: Vec<TupleLine>,
+        date: Option<f64>,
+        defcidr_raw: bool,
+        out: &mut Vec<Failure>,
+    ) -> Step {
+        let mut groups = groups;
+        if !pre_groups.is_empty() {
+            // A group the failregex did not fill keeps the prefregex's
+            // value (dovecot's `<ADDR>` in prefregex; upstream sample
+            // dovecot:143 requires it).
+            groups = Groups::merged_over(pre_groups, groups);
+        }
+        let mlfid: Option<Arc<str>> = groups.get("mlfid").and_then(|v| v.as_str().map(Arc::from));
+        let fail_rc = match &mlfid {
+            Some(id) => {
+                let f = self.merge_failure(id, groups, matched_lines);
+                if f.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .truthy("nofail")
+                    && !self.opts.check_all_regex
+                {
+                    return Step::Stop;
+                }
+                f
+            }
+            None => {
+                let mut f = FailData {
+                    groups,
+                    ..FailData::default()
+                };
+                f.matches = Some(matched_lines);
+                Arc::new(Mutex::new(f))
+            }
+        };
+        let ids = {
+            let mut fail = fail_rc
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let fid = fail.text("fid").map(str::to_string);
+            let mut cidr = if defcidr_raw { Cidr::Raw } else { Cidr::Unspec };
+            let mut raw = defcidr_raw;
+            let ip: Option<String>;
+            let plen =
+                |f: &FailData, fam: Cidr| match f.text("cidr").and_then(|c| c.parse::<u8>().ok()) {
+                    Some(p) if p > 0 => Cidr::Plen(p),
+                    _ => fam,
+                };
+            if let Some(v) = fail.text("ip4") {
+                ip = Some(v.to_string());
+                cidr = plen(&fail, Cidr::FamV4);
+                raw = true;
+            } else if let Some(v) = fail.text("ip6") {
+                ip = Some(v.to_string());
+                cidr = plen(&fail, Cidr::FamV6);
+                raw = true;
+            } else if let Some(v) = fail.text("dns") {
+                ip = Some(v.to_string());
+            } else {
+                if fid.is_none() && mlfid.is_none() {
+                    // fail2ban raises "No group found" here; it is logged and skipped.
+                    return Step::Skip;
+                }
+                ip = fid.clone();
+                raw = true;
+            }
+            match ip {
+                None => {
+                    fail.mlfpending = true;
+                    if !self.opts.check_all_regex && self.opts.ignore_pending {
+                        return Step::Stop;
+                    }
+                    vec![None]
+                }
+                Some(ip) if raw => {
+                    let defc = if defcidr_raw { Cidr::Raw } else { Cidr::Unspec };
+                    match &fid {
+                        Some(f) if *f != ip => {
+                            fail.ip = Some(IpAddr::new(&ip, cidr));
+                            vec![Some(IpAddr::new(f, defc))]
+                        }
+                        _ => vec![Some(IpAddr::new(&ip, cidr))],
+                    }
+                }
+                Some(ip) => {
+                    let (ips, warn) = text_to_ip(&ip, self.opts.usedns);
+                    if let Some(w) = warn {
+                        if !self.warnings.contains(&w) {
+                            self.warnings.push(w);
+                        }
+                    }
+                    ips.into_iter().map(Some).collect()
+                }
+            }
+        };
+        // An mlfid failure stays shared with the cache: copy it, as
+        // fail2ban copies it under checkAllRegex.
+        let mut data = match Arc::try_unwrap(fail_rc) {
+            Ok(cell) => cell
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+            Err(rc) => rc
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone(),
+        };
+        let n = ids.len();
+        for (k, id) in ids.into_iter().enumerate() {
+            let d = if k + 1 == n {
+                std::mem::take(&mut data)
+            } else {
+                data.clone()
+            };
+            out.push(Failure {
+                regex_index: idx,
+                id,
+                time: date,
+                data: d,
+            });
+        }
+        Step::Next
     }
 }
 

@@ -114,6 +114,42 @@ impl Groups {
         }
     }
 
+    /// Python's `merged = pre.copy(); merged.update(new)` where a `None`
+    /// in `new` keeps `pre`'s value: `pre`'s keys first, in order, then the
+    /// keys only `new` has. Builds the result once instead of copying `pre`
+    /// and searching it for every key of `new`.
+    pub(crate) fn merged_over(pre: &Groups, new: Groups) -> Groups {
+        if new.entries.len() > 64 {
+            let mut merged = pre.clone();
+            merged.update_from(new, true);
+            return merged;
+        }
+        let mut out = Groups::with_capacity(pre.len() + new.len());
+        let mut new = new.entries;
+        // Bit i: new's entry i was a key of `pre` (taken or superseded).
+        let mut seen: u64 = 0;
+        for (k, v) in &pre.entries {
+            let pos = new.iter().position(|(n, _)| n == k);
+            let value = match pos {
+                Some(p) if new[p].1 != GroupValue::None => {
+                    std::mem::replace(&mut new[p].1, GroupValue::None)
+                }
+                _ => v.clone(),
+            };
+            if let Some(p) = pos {
+                seen |= 1 << p;
+            }
+            out.entries.push((k.clone(), value));
+        }
+        out.entries.extend(
+            new.into_iter()
+                .enumerate()
+                .filter(|(i, _)| seen & (1 << i) == 0)
+                .map(|(_, e)| e),
+        );
+        out
+    }
+
     pub(crate) fn push_unique(&mut self, name: Arc<str>, v: GroupValue) {
         self.entries.push((name, v));
     }

@@ -65,7 +65,7 @@ impl IpAddr {
                 return ip;
             }
             Cidr::Unspec => wrap(text),
-            c => (text.to_string(), c),
+            c => (text, c),
         };
         let families: &[Family] = match cidr {
             Cidr::FamV4 => &[Family::V4],
@@ -75,7 +75,7 @@ impl IpAddr {
         for f in families {
             match f {
                 Family::V4 => {
-                    if let Some(a) = parse_v4(&text) {
+                    if let Some(a) = parse_v4(text) {
                         ip.family = Family::V4;
                         ip.addr = u32::from(a) as u128;
                         ip.plen = 32;
@@ -147,33 +147,34 @@ impl IpAddr {
 }
 
 fn parse_v4(s: &str) -> Option<Ipv4Addr> {
-    // inet_pton: exactly four decimal parts, no leading `+`.
-    let parts: Vec<&str> = s.split('.').collect();
-    // glibc's inet_pton also refuses leading zeros ("192.030.0.6" stays raw).
-    let bad = |p: &&str| {
-        p.is_empty()
-            || p.len() > 3
-            || !p.bytes().all(|c| c.is_ascii_digit())
-            || (p.len() > 1 && p.starts_with('0'))
-    };
-    if parts.len() != 4 || parts.iter().any(bad) {
-        return None;
-    }
+    // inet_pton: exactly four decimal parts, no leading `+`; glibc's
+    // inet_pton also refuses leading zeros ("192.030.0.6" stays raw).
     let mut o = [0u8; 4];
-    for (i, p) in parts.iter().enumerate() {
-        o[i] = p.parse().ok()?;
+    let mut n = 0;
+    for p in s.as_bytes().split(|&b| b == b'.') {
+        if n == 4
+            || p.is_empty()
+            || p.len() > 3
+            || !p.iter().all(u8::is_ascii_digit)
+            || (p.len() > 1 && p[0] == b'0')
+        {
+            return None;
+        }
+        let v = p.iter().fold(0u32, |v, &c| v * 10 + u32::from(c - b'0'));
+        o[n] = u8::try_from(v).ok()?;
+        n += 1;
     }
-    Some(Ipv4Addr::from(o))
+    (n == 4).then(|| Ipv4Addr::from(o))
 }
 
 /// `[v6]` → `v6`, `a/n` → prefix (fail2ban: `IPAddr.__wrap_ipstr`).
-fn wrap(text: &str) -> (String, Cidr) {
+fn wrap(text: &str) -> (&str, Cidr) {
     let mut t = text;
     if t.len() > 2 && t.starts_with('[') && t.ends_with(']') {
         t = &t[1..t.len() - 1];
     }
     let Some((a, m)) = t.split_once('/') else {
-        return (t.to_string(), Cidr::Unspec);
+        return (t, Cidr::Unspec);
     };
     let plen = if m.contains('.') || m.contains(':') {
         let mask = IpAddr::new(m, Cidr::Unspec);
@@ -188,7 +189,7 @@ fn wrap(text: &str) -> (String, Cidr) {
     } else {
         m.parse().unwrap_or(0)
     };
-    (a.to_string(), Cidr::Plen(plen))
+    (a, Cidr::Plen(plen))
 }
 
 impl fmt::Display for IpAddr {

@@ -18,6 +18,7 @@ mod engine;
 compile_error!("ironban-filter needs a regex engine: feature `pcre2` (default) or `fancy-regex`");
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use crate::error::{Error, ErrorKind, MatchError};
 use crate::translate::translate;
@@ -71,6 +72,7 @@ impl PatternBuilder {
             python: python.to_string(),
             engine,
             index,
+            scratch: Mutex::new(None),
         })
     }
 }
@@ -81,6 +83,10 @@ pub struct Pattern {
     python: String,
     engine: engine::Engine,
     index: HashMap<String, usize>,
+    /// Capture slots kept for [`Pattern::replace`]: making new ones costs a
+    /// JIT stack (an mmap and munmap), and tag expansion calls `replace`
+    /// on the same few patterns for every regex of every jail.
+    scratch: Mutex<Option<Captures>>,
 }
 
 /// Capture positions of one match; reuse one per pattern to avoid allocation.
@@ -140,7 +146,24 @@ impl Pattern {
         start: usize,
         caps: &mut Captures,
     ) -> Result<bool, MatchError> {
-        self.engine.captures_at(hay, start, &mut caps.inner)
+        self.engine
+            .captures_at(hay, start, hay.is_ascii(), &mut caps.inner)
+    }
+
+    /// [`Pattern::captures_at`] for a caller that already knows whether
+    /// `hay` is all ASCII (`ascii` must equal `hay.is_ascii()`), so a line
+    /// searched by several patterns is scanned once.
+    ///
+    /// # Errors
+    /// When PCRE2 aborts the match.
+    pub fn captures_at_ascii(
+        &self,
+        hay: &str,
+        start: usize,
+        ascii: bool,
+        caps: &mut Captures,
+    ) -> Result<bool, MatchError> {
+        self.engine.captures_at(hay, start, ascii, &mut caps.inner)
     }
 
     /// True when the pattern matches anywhere; an aborted match counts as no match.
@@ -155,7 +178,13 @@ impl Pattern {
         count: usize,
         mut repl: impl FnMut(&str, &Captures) -> String,
     ) -> String {
-        let mut caps = self.new_captures();
+        // Taken out of the slot, so a nested or concurrent call makes its own.
+        let mut caps = self
+            .scratch
+            .lock()
+            .ok()
+            .and_then(|mut s| s.take())
+            .unwrap_or_else(|| self.new_captures());
         let mut out = String::new();
         let mut last = 0;
         let mut at = 0;
@@ -183,6 +212,9 @@ impl Pattern {
             };
         }
         out.push_str(&hay[last..]);
+        if let Ok(mut s) = self.scratch.lock() {
+            *s = Some(caps);
+        }
         out
     }
 }

@@ -14,7 +14,7 @@
 #[derive(Debug, Clone, Default)]
 pub struct Prefilter {
     /// The text right after a leading `^` (single-line patterns only): the
-    /// buffer must start with it. Checked instead of `literals`.
+    /// buffer must start with it. Checked before `literals`.
     prefix: Option<String>,
     literals: Vec<String>,
     /// Per literal, the index of its rarest byte.
@@ -40,12 +40,13 @@ impl Prefilter {
         } else {
             anchored_prefix(python).filter(|p| !p.is_empty())
         };
-        literals.retain(|l| l.len() >= MIN_LITERAL);
+        // Checked after the prefix: only a literal the prefix does not
+        // already imply can reject more.
+        literals.retain(|l| {
+            l.len() >= MIN_LITERAL && !prefix.as_ref().is_some_and(|p| p.contains(l.as_str()))
+        });
         literals.sort_by_key(|l| std::cmp::Reverse(l.len()));
         literals.truncate(MAX_LITERALS);
-        if prefix.is_some() {
-            literals.clear();
-        }
         let rare = literals
             .iter()
             .map(|l| {
@@ -66,7 +67,9 @@ impl Prefilter {
     #[inline]
     pub fn accepts(&self, hay: &str) -> bool {
         if let Some(p) = &self.prefix {
-            return starts_with(hay.as_bytes(), p.as_bytes());
+            if !starts_with(hay.as_bytes(), p.as_bytes()) {
+                return false;
+            }
         }
         self.literals
             .iter()
@@ -124,7 +127,7 @@ fn contains(hay: &[u8], needle: &[u8], rare: usize) -> bool {
     let (lo, hi) = (rare, hay.len() - needle.len() + rare);
     let mut i = lo;
     while i <= hi {
-        match hay[i..=hi].iter().position(|&b| b == key) {
+        match memchr::memchr(key, &hay[i..=hi]) {
             None => return false,
             Some(p) => {
                 let at = i + p - rare;
@@ -139,33 +142,98 @@ fn contains(hay: &[u8], needle: &[u8], rare: usize) -> bool {
 }
 
 /// The literal text right after a leading `^`, as far as it is certain.
+/// It reads through plain groups (`(?P<name>…)`, `(?:…)`, `(…)`) that
+/// have no top-level `|` and are not made optional, so fail2ban's tagged
+/// starts (`^<F-NOFAIL>Connection from</F-NOFAIL> <HOST>`) get a prefix too.
 fn anchored_prefix(p: &str) -> Option<String> {
     let chars: Vec<char> = p.chars().collect();
     if chars.first() != Some(&'^') {
         return None;
     }
     let mut out = String::new();
-    let mut i = 1;
+    prefix_seq(&chars, 1, &mut out);
+    Some(out)
+}
+
+/// Appends the certain literal start of the sequence at `i` to `out`;
+/// returns the index of the `)` closing the sequence when all of it was
+/// literal (so the caller may go on after the group), else `None`.
+fn prefix_seq(chars: &[char], mut i: usize, out: &mut String) -> Option<usize> {
     loop {
         let (c, next) = match chars.get(i) {
+            Some(')') => return Some(i),
+            Some('(') => {
+                let inner = group_body_start(chars, i)?;
+                let end = skip_group(chars, i)?; // index after the `)`
+                if has_top_level_bar(&chars[inner..end - 1]) {
+                    return None;
+                }
+                match chars.get(end) {
+                    Some('?') | Some('*') | Some('{') => return None,
+                    _ => {}
+                }
+                let closed = prefix_seq(chars, inner, out)?;
+                if closed != end - 1 || chars.get(end) == Some(&'+') {
+                    return None;
+                }
+                i = end;
+                continue;
+            }
             Some('\\') => match chars.get(i + 1) {
                 Some(e) if !e.is_ascii_alphanumeric() => (*e, i + 2),
-                _ => break,
+                _ => return None,
             },
-            Some(c) if !"()[]{}.^$|*+?".contains(*c) => (*c, i + 1),
-            _ => break,
+            Some(c) if !"[]{}.^$|*+?".contains(*c) => (*c, i + 1),
+            _ => return None,
         };
         match chars.get(next) {
-            Some('?') | Some('*') | Some('{') => break,
+            Some('?') | Some('*') | Some('{') => return None,
             Some('+') => {
                 out.push(c);
-                break;
+                return None;
             }
             _ => out.push(c),
         }
         i = next;
     }
-    Some(out)
+}
+
+/// Where the body of the group opening at `i` starts, for the plain group
+/// kinds a prefix may read through; `None` for look-around, conditionals,
+/// flags and the like.
+fn group_body_start(chars: &[char], i: usize) -> Option<usize> {
+    if chars.get(i + 1) != Some(&'?') {
+        return Some(i + 1);
+    }
+    match chars.get(i + 2) {
+        Some(':') => Some(i + 3),
+        Some('P') if chars.get(i + 3) == Some(&'<') => {
+            let close = chars[i + 4..].iter().position(|&c| c == '>')?;
+            Some(i + 4 + close + 1)
+        }
+        _ => None,
+    }
+}
+
+/// True when `body` (a group's inside) has a `|` outside nested groups and classes.
+fn has_top_level_bar(body: &[char]) -> bool {
+    let mut j = 0;
+    while j < body.len() {
+        match body[j] {
+            '\\' => j += 2,
+            '|' => return true,
+            '[' => match skip_class(body, j) {
+                Some(k) => j = k,
+                None => return true,
+            },
+            '(' => match skip_group(body, j) {
+                Some(k) => j = k,
+                None => return true,
+            },
+            _ => j += 1,
+        }
+    }
+    false
 }
 
 /// `None` when the pattern has a construct that makes literals unsafe.
@@ -355,6 +423,24 @@ mod tests {
         assert_eq!(Prefilter::new(r"^a\.b+c", false).prefix(), Some("a.b"));
         assert_eq!(Prefilter::new(r"^Failed \S+", true).prefix(), None);
         assert_eq!(Prefilter::new(r"^a|b", false).prefix(), None);
+        // Plain groups are read through; optional or alternative ones stop it.
+        let pre = |p: &str| Prefilter::new(p, false).prefix().map(str::to_string);
+        assert_eq!(
+            pre(r"^(?P<nofail>Connection from) (?P<ip4>\d+)"),
+            Some("Connection from ".into())
+        );
+        assert_eq!(
+            pre(r"^(?P<a>(?P<b>Accepted \w+)) for"),
+            Some("Accepted ".into())
+        );
+        assert_eq!(pre(r"^(?:ab)?c"), None);
+        assert_eq!(pre(r"^(?:ab|cd)e"), None);
+        assert_eq!(pre(r"^(?:a(?:b|c))d"), Some("a".into()));
+        assert_eq!(pre(r"^(?:ab)+c"), Some("ab".into()));
+        assert_eq!(pre(r"^x(?=y)z"), Some("x".into()));
+        assert_eq!(pre(r"^(?i:ab)c"), None);
+        assert_eq!(pre(r"^(a[|]b)c"), Some("a".into()));
+        assert_eq!(pre(r"^(ab)c"), Some("abc".into()));
         assert!(!Prefilter::new(r"^Failed \S+", false).accepts("x Failed y"));
     }
 

@@ -4,25 +4,54 @@
 //! The cached data is shared with the failure being built, as the Python
 //! dict is: later changes (pending flag, `ip`) reach the cache too.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex};
 
 use super::{FailData, Filter, MLFID_CACHE_MAX};
 use crate::failregex::{GroupValue, Groups, TupleLine};
+
+/// The `mlfid` cache: at most [`MLFID_CACHE_MAX`] entries, so flooding
+/// one hash bucket cannot cost much; a short FNV-1a hash beats SipHash on
+/// these ~20-byte keys.
+pub(super) type MlfidCache = HashMap<Arc<str>, Arc<Mutex<FailData>>, BuildHasherDefault<Fnv>>;
+
+/// FNV-1a, 64 bit.
+pub(super) struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
 
 impl Filter {
     /// Merges a failure with the cached data of its multi-line id
     /// (fail2ban: `_mergeFailure`; the cached dict is shared, as in Python).
     pub(super) fn merge_failure(
         &mut self,
-        mlfid: &str,
+        mlfid: &Arc<str>,
         groups: Groups,
-        matched: &[TupleLine],
+        matched: Vec<TupleLine>,
     ) -> Arc<Mutex<FailData>> {
         let mut fail = FailData {
             groups,
             ..FailData::default()
         };
-        let cached = self.mlfid_cache.get(mlfid).cloned();
+        let cached = self.mlfid_cache.get(&**mlfid).cloned();
         let mut nf: u8 = 0;
         if fail.truthy("mlfgained") {
             nf |= 8 | 1;
@@ -61,7 +90,7 @@ impl Filter {
                     }
                 }
                 if nf & 2 != 0 {
-                    self.mlfid_cache.remove(mlfid);
+                    self.mlfid_cache.remove(&**mlfid);
                     self.mlfid_order.retain(|k| k != mlfid);
                 }
                 rc
@@ -70,8 +99,8 @@ impl Filter {
                 if nf & 2 == 0 {
                     users = fail.update_users(fail.text("user").map(str::to_string));
                     let rc = Arc::new(Mutex::new(fail));
-                    self.mlfid_cache.insert(mlfid.to_string(), rc.clone());
-                    self.mlfid_order.push_back(mlfid.to_string());
+                    self.mlfid_cache.insert(mlfid.clone(), rc.clone());
+                    self.mlfid_order.push_back(mlfid.clone());
                     // Oldest entries go first once the cache is full
                     // (fail2ban: `Utils.Cache(maxCount=100)`).
                     while self.mlfid_order.len() > MLFID_CACHE_MAX {
@@ -96,14 +125,14 @@ impl Filter {
             }
             if nf & 1 == 0 {
                 let mut m = f.nofail_matches.take().unwrap_or_default();
-                m.extend(f.matches.clone().unwrap_or_default());
+                m.extend(f.matches.take().unwrap_or_default());
                 if nf & 8 == 0 {
-                    m.extend_from_slice(matched);
+                    m.extend(matched);
                 }
                 f.matches = Some(m);
             } else if nf & 3 == 1 {
                 let mut m = f.nofail_matches.take().unwrap_or_default();
-                m.extend_from_slice(matched);
+                m.extend(matched);
                 f.nofail_matches = Some(m);
             }
         }

@@ -62,10 +62,12 @@ impl Engine {
         }
     }
 
+    /// `_ascii` (whether `hay` is all ASCII) only matters to the PCRE2 engine.
     pub(crate) fn captures_at(
         &self,
         hay: &str,
         start: usize,
+        _ascii: bool,
         caps: &mut EngineCaptures,
     ) -> Result<bool, MatchError> {
         caps.spans.iter_mut().for_each(|s| *s = None);
