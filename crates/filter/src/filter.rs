@@ -54,6 +54,11 @@ pub struct FilterOptions {
     pub keep_pref_groups: bool,
     /// Where the options come from (e.g. the filter file), for messages.
     pub origin: Option<String>,
+    /// Record the matched lines of each failure ([`FailData::matches`],
+    /// [`Failure::matches`]). A caller that never reads them (fail2ban-regex
+    /// without `--out`) turns this off to save copying every failing line;
+    /// verdicts do not depend on it.
+    pub keep_matches: bool,
 }
 
 impl Default for FilterOptions {
@@ -72,6 +77,7 @@ impl Default for FilterOptions {
             now: None,
             keep_pref_groups: false,
             origin: None,
+            keep_matches: true,
         }
     }
 }
@@ -531,18 +537,22 @@ impl Filter {
                 continue;
             }
             let m = self.fail[idx].match_from(sbuf, 1, &self.caps_fail[idx]);
-            let tuple: TupleLine = match split {
-                _ if use_last_time => {
-                    (String::new(), self.last_time_text.clone(), line.to_string())
-                }
-                Some((s, e)) => (
-                    line[..s].to_string(),
-                    line[s..e].to_string(),
-                    line[e..].to_string(),
-                ),
-                None => (String::new(), String::new(), line.to_string()),
+            // With one line, `ignore_line` reads no lines from `org`.
+            let org: Vec<TupleLine> = if !self.opts.keep_matches {
+                Vec::new()
+            } else {
+                vec![match split {
+                    _ if use_last_time => {
+                        (String::new(), self.last_time_text.clone(), line.to_string())
+                    }
+                    Some((s, e)) => (
+                        line[..s].to_string(),
+                        line[s..e].to_string(),
+                        line[e..].to_string(),
+                    ),
+                    None => (String::new(), String::new(), line.to_string()),
+                }]
             };
-            let org = [tuple];
             if !self.ignore.is_empty() && self.ignore_line(sbuf, 1, Some(&m), &org).is_some() {
                 if !self.opts.check_all_regex {
                     break;
@@ -558,8 +568,7 @@ impl Filter {
                 }
                 _ => Groups::new(),
             };
-            let [tuple] = org;
-            let step = self.report_match(idx, m.groups, &pg, vec![tuple], date, defcidr_raw, out);
+            let step = self.report_match(idx, m.groups, &pg, org, date, defcidr_raw, out);
             pre_groups = Some(pg);
             match step {
                 Step::Stop => return,
@@ -704,6 +713,11 @@ impl Filter {
         out: &mut Vec<Failure>,
     ) -> Step {
         let mut groups = groups;
+        let matched_lines = if self.opts.keep_matches {
+            matched_lines
+        } else {
+            Vec::new()
+        };
         if !pre_groups.is_empty() {
             // A group the failregex did not fill keeps the prefregex's
             // value (dovecot's `<ADDR>` in prefregex; upstream sample
