@@ -376,6 +376,28 @@ impl Regex {
     }
 
     /// Groups and line indexes of the match `is_match_in` left in `caps`.
+    /// The groups of a one-line match without `content` (the prefregex's
+    /// groups as a failure inherits them), not copying the content text.
+    pub(crate) fn groups_without_content(&self, buf: &str, caps: &Captures) -> Groups {
+        if !self.alt.is_empty() || !self.tuple.is_empty() {
+            let mut g = self.match_from(buf, 1, caps).groups;
+            g.remove("content");
+            return g;
+        }
+        let mut groups = Groups::with_capacity(self.names.len());
+        for (i, n) in &self.names {
+            if &**n == "content" {
+                continue;
+            }
+            let v = match caps.text(buf, *i) {
+                Some(t) => GroupValue::Str(t.to_string()),
+                None => GroupValue::None,
+            };
+            groups.push_unique(n.clone(), v);
+        }
+        groups
+    }
+
     pub(crate) fn match_from(&self, buf: &str, nlines: usize, caps: &Captures) -> RegexMatch {
         let (ms, me) = caps.get(0).unwrap_or((0, 0));
         let mut groups =

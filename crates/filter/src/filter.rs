@@ -561,11 +561,7 @@ impl Filter {
             }
             let pg = match (&pre_groups, &self.pref, &self.caps_pref) {
                 (Some(_), _, _) => pre_groups.take().unwrap_or_default(),
-                (None, Some(pref), Some(caps)) => {
-                    let mut g = pref.match_from(buf, 1, caps).groups;
-                    g.remove("content");
-                    g
-                }
+                (None, Some(pref), Some(caps)) => pref.groups_without_content(buf, caps),
                 _ => Groups::new(),
             };
             let step = self.report_match(idx, m.groups, &pg, org, date, defcidr_raw, out);
