@@ -370,6 +370,14 @@ impl Regex {
         }
     }
 
+    /// The byte every matching (single-line) buffer starts with, if the
+    /// prefilter knows one: a one-byte test before calling [`Regex::is_match_in`].
+    pub(crate) fn first_byte(&self) -> Option<u8> {
+        self.prefilter
+            .prefix()
+            .and_then(|p| p.as_bytes().first().copied())
+    }
+
     /// The index of a named group.
     pub(crate) fn group_index(&self, name: &str) -> Option<usize> {
         self.pattern.capture_index(name)

@@ -193,6 +193,8 @@ pub struct Filter {
     content_buf: String,
     /// Index of the prefregex's `content` group.
     pref_content: Option<usize>,
+    /// Per failregex, the first byte its buffer must start with (`None` = any).
+    fail_first: Vec<Option<u8>>,
 }
 
 const MLFID_CACHE_MAX: usize = 100;
@@ -271,7 +273,6 @@ impl Filter {
         Ok(Filter {
             opts,
             pref,
-            fail,
             ignore,
             caps_pref,
             caps_fail,
@@ -287,6 +288,8 @@ impl Filter {
             buf: String::new(),
             content_buf: String::new(),
             pref_content,
+            fail_first: fail.iter().map(Regex::first_byte).collect(),
+            fail,
         })
     }
 
@@ -532,8 +535,11 @@ impl Filter {
                 }
             }
         }
+        let first = sbuf.as_bytes().first().copied();
         for idx in 0..self.fail.len() {
-            if !self.fail[idx].is_match_in(sbuf, sascii, &mut self.caps_fail[idx]) {
+            if self.fail_first[idx].is_some_and(|b| Some(b) != first)
+                || !self.fail[idx].is_match_in(sbuf, sascii, &mut self.caps_fail[idx])
+            {
                 continue;
             }
             let m = self.fail[idx].match_from(sbuf, 1, &self.caps_fail[idx]);
