@@ -114,11 +114,12 @@ impl FailData {
         self.groups.remove(k).is_some_and(|v| v.truthy())
     }
 
-    fn update_users(&mut self, user: Option<String>) -> Option<BTreeSet<String>> {
+    /// Adds a user; the number of users seen (`None` = no `users` key).
+    fn update_users(&mut self, user: Option<String>) -> Option<usize> {
         if let Some(u) = user {
             self.users.get_or_insert_with(BTreeSet::new).insert(u);
         }
-        self.users.clone()
+        self.users.as_ref().map(BTreeSet::len)
     }
 }
 
