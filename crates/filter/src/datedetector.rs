@@ -369,6 +369,12 @@ impl DateDetector {
 
     /// Finds the date in `line` (fail2ban: `DateDetector.matchTime`).
     pub fn match_time(&mut self, line: &str) -> Option<DateMatch> {
+        self.match_time_at(line, crate::strptime::clock_now())
+    }
+
+    /// [`DateDetector::match_time`] with "now" (for the templates'
+    /// last-use times) already read by the caller.
+    pub(crate) fn match_time_at(&mut self, line: &str, now: f64) -> Option<DateMatch> {
         if self.templates.is_empty() {
             let _ = self.add_defaults(None, None);
         }
@@ -454,10 +460,6 @@ impl DateDetector {
             }
         }
         let (distance, endpos, i) = matched?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0);
         {
             let t = &mut self.templates[i];
             t.hits += 1;

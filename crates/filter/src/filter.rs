@@ -340,9 +340,10 @@ impl Filter {
         &self.info
     }
 
+    /// The time context of one line: "now" is read once per line.
     fn ctx(&self) -> TimeContext {
         TimeContext {
-            now: self.opts.now,
+            now: Some(self.opts.now.unwrap_or_else(crate::strptime::clock_now)),
             default_tz: None,
         }
     }
@@ -356,7 +357,7 @@ impl Filter {
         let mut use_last_time = false;
         let ctx = self.ctx();
         if let Some(dd) = self.date_detector.as_mut() {
-            if let Some(m) = dd.match_time(line) {
+            if let Some(m) = dd.match_time_at(line, ctx.now()) {
                 let (s, e) = m.span;
                 split = Some((s, e));
                 if s < e {
