@@ -408,8 +408,9 @@ impl Regex {
 
     pub(crate) fn match_from(&self, buf: &str, nlines: usize, caps: &Captures) -> RegexMatch {
         let (ms, me) = caps.get(0).unwrap_or((0, 0));
+        // Room for the prefregex groups a failure merges in (`merged_over`).
         let mut groups =
-            Groups::with_capacity(self.names.len() + self.alt.len() + self.tuple.len());
+            Groups::with_capacity(self.names.len() + self.alt.len() + self.tuple.len() + 2);
         for (i, n) in &self.names {
             let v = match caps.text(buf, *i) {
                 Some(t) => GroupValue::Str(t.to_string()),

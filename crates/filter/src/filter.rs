@@ -754,61 +754,73 @@ impl Filter {
             let mut fail = fail_rc
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let fid = fail.text("fid").map(str::to_string);
-            let mut cidr = if defcidr_raw { Cidr::Raw } else { Cidr::Unspec };
-            let mut raw = defcidr_raw;
-            let ip: Option<String>;
-            let plen =
-                |f: &FailData, fam: Cidr| match f.text("cidr").and_then(|c| c.parse::<u8>().ok()) {
+            // Read with borrowed group texts; the two changes to the
+            // failure (`mlfpending`, `ip`) are applied after.
+            let (ids, pending, own_ip) = {
+                let f: &FailData = &fail;
+                let fid = f.text("fid");
+                let mut cidr = if defcidr_raw { Cidr::Raw } else { Cidr::Unspec };
+                let mut raw = defcidr_raw;
+                let ip: Option<&str>;
+                let plen = |f: &FailData, fam: Cidr| match f
+                    .text("cidr")
+                    .and_then(|c| c.parse::<u8>().ok())
+                {
                     Some(p) if p > 0 => Cidr::Plen(p),
                     _ => fam,
                 };
-            if let Some(v) = fail.text("ip4") {
-                ip = Some(v.to_string());
-                cidr = plen(&fail, Cidr::FamV4);
-                raw = true;
-            } else if let Some(v) = fail.text("ip6") {
-                ip = Some(v.to_string());
-                cidr = plen(&fail, Cidr::FamV6);
-                raw = true;
-            } else if let Some(v) = fail.text("dns") {
-                ip = Some(v.to_string());
-            } else {
-                if fid.is_none() && mlfid.is_none() {
-                    // fail2ban raises "No group found" here; it is logged and skipped.
-                    return Step::Skip;
-                }
-                ip = fid.clone();
-                raw = true;
-            }
-            match ip {
-                None => {
-                    fail.mlfpending = true;
-                    if !self.opts.check_all_regex && self.opts.ignore_pending {
-                        return Step::Stop;
+                if let Some(v) = f.text("ip4") {
+                    ip = Some(v);
+                    cidr = plen(f, Cidr::FamV4);
+                    raw = true;
+                } else if let Some(v) = f.text("ip6") {
+                    ip = Some(v);
+                    cidr = plen(f, Cidr::FamV6);
+                    raw = true;
+                } else if let Some(v) = f.text("dns") {
+                    ip = Some(v);
+                } else {
+                    if fid.is_none() && mlfid.is_none() {
+                        // fail2ban raises "No group found" here; it is logged and skipped.
+                        return Step::Skip;
                     }
-                    vec![None]
+                    ip = fid;
+                    raw = true;
                 }
-                Some(ip) if raw => {
-                    let defc = if defcidr_raw { Cidr::Raw } else { Cidr::Unspec };
-                    match &fid {
-                        Some(f) if *f != ip => {
-                            fail.ip = Some(IpAddr::new(&ip, cidr));
-                            vec![Some(IpAddr::new(f, defc))]
-                        }
-                        _ => vec![Some(IpAddr::new(&ip, cidr))],
-                    }
-                }
-                Some(ip) => {
-                    let (ips, warn) = text_to_ip(&ip, self.opts.usedns);
-                    if let Some(w) = warn {
-                        if !self.warnings.contains(&w) {
-                            self.warnings.push(w);
+                match ip {
+                    None => (vec![None], true, None),
+                    Some(ip) if raw => {
+                        let defc = if defcidr_raw { Cidr::Raw } else { Cidr::Unspec };
+                        match fid {
+                            Some(fi) if fi != ip => (
+                                vec![Some(IpAddr::new(fi, defc))],
+                                false,
+                                Some(IpAddr::new(ip, cidr)),
+                            ),
+                            _ => (vec![Some(IpAddr::new(ip, cidr))], false, None),
                         }
                     }
-                    ips.into_iter().map(Some).collect()
+                    Some(ip) => {
+                        let (ips, warn) = text_to_ip(ip, self.opts.usedns);
+                        if let Some(w) = warn {
+                            if !self.warnings.contains(&w) {
+                                self.warnings.push(w);
+                            }
+                        }
+                        (ips.into_iter().map(Some).collect(), false, None)
+                    }
+                }
+            };
+            if pending {
+                fail.mlfpending = true;
+                if !self.opts.check_all_regex && self.opts.ignore_pending {
+                    return Step::Stop;
                 }
             }
+            if own_ip.is_some() {
+                fail.ip = own_ip;
+            }
+            ids
         };
         // An mlfid failure stays shared with the cache: copy it, as
         // fail2ban copies it under checkAllRegex.
