@@ -9,18 +9,21 @@
 //! `_mergeFailure`.)
 
 use std::collections::{BTreeSet, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use self::failure::Step;
 use crate::datedetector::DateDetector;
 use crate::error::{Error, ErrorKind};
 use crate::failregex::{
     tuple_lines_buf, tuple_text, GroupValue, Groups, Regex, RegexMatch, TupleLine, UseDns,
 };
-use crate::ipdns::{text_to_ip, Cidr, IpAddr};
+use crate::ipdns::IpAddr;
 use crate::pattern::Captures;
 use crate::strptime::{zone_offset, TimeContext};
 
+mod failure;
 mod mlfid;
+mod single;
 
 /// A filter's settings as plain strings and flags, wherever they came from
 /// (a filter file through ironban-config, `fail2ban-regex` arguments, the
@@ -199,16 +202,6 @@ pub struct Filter {
 }
 
 const MLFID_CACHE_MAX: usize = 100;
-
-/// What the failregex loop does after [`Filter::report_match`].
-enum Step {
-    /// Go on (and stop unless every regex is checked).
-    Next,
-    /// Try the next failregex.
-    Skip,
-    /// Return the failures found so far.
-    Stop,
-}
 
 impl Filter {
     /// Compiles a filter (fail2ban: `setMaxLines`, `prefRegex`, `addFailRegex`, …).
@@ -451,140 +444,6 @@ impl Filter {
         found
     }
 
-    /// `find_failure` for `maxlines` 1, without building the line tuple:
-    /// the regexes run on a reused buffer, and strings are made only for a
-    /// line a failregex matches. With one line the buffer the failregexes
-    /// see never changes within a line (the prefregex's `content` if it has
-    /// one, else the line without its date), which the general path reaches
-    /// by rebuilding it.
-    fn find_failure_single(
-        &mut self,
-        line: &str,
-        split: Option<(usize, usize)>,
-        use_last_time: bool,
-        date: Option<f64>,
-    ) -> Vec<Failure> {
-        self.info = LineInfo::default();
-        self.line_buffer.clear();
-        let mut out = Vec::new();
-        let mut buf = std::mem::take(&mut self.buf);
-        let mut content = std::mem::take(&mut self.content_buf);
-        buf.clear();
-        match split {
-            Some((s, e)) => {
-                buf.push_str(&line[..s]);
-                buf.push_str(&line[e..]);
-            }
-            None => buf.push_str(line),
-        }
-        buf.push('\n');
-        self.single_lines(
-            line,
-            split,
-            use_last_time,
-            date,
-            &buf,
-            &mut content,
-            &mut out,
-        );
-        self.buf = buf;
-        self.content_buf = content;
-        out
-    }
-
-    /// The body of [`Filter::find_failure_single`], on its buffers.
-    #[allow(clippy::too_many_arguments)]
-    fn single_lines(
-        &mut self,
-        line: &str,
-        split: Option<(usize, usize)>,
-        use_last_time: bool,
-        date: Option<f64>,
-        buf: &str,
-        content: &mut String,
-        out: &mut Vec<Failure>,
-    ) {
-        let defcidr_raw = self.opts.usedns == UseDns::Raw || self.opts.return_raw_host;
-        let ascii = buf.is_ascii();
-        if !self.ignore.is_empty()
-            && self.ignore.len() + 2 < self.fail.len()
-            && self.ignore_line(buf, 1, None, &[]).is_some()
-        {
-            return;
-        }
-        let mut sbuf = buf;
-        let mut sascii = ascii;
-        let mut pre_groups: Option<Groups> = None;
-        if let Some(pref) = &self.pref {
-            let caps = self.caps_pref.as_mut().expect("captures for prefregex");
-            if !pref.is_match_in(buf, ascii, caps) {
-                return;
-            }
-            self.info.pref_matched = true;
-            if self.opts.keep_pref_groups {
-                let mut g = pref.match_from(buf, 1, caps).groups;
-                self.info.pref_groups = Some(g.clone());
-                g.remove("content");
-                pre_groups = Some(g);
-            }
-            if let Some((cs, ce)) = self.pref_content.and_then(|i| caps.get(i)) {
-                if cs < ce {
-                    content.clear();
-                    content.push_str(&buf[cs..ce]);
-                    content.push('\n');
-                    sbuf = content.as_str();
-                    sascii = ascii || sbuf.is_ascii();
-                }
-            }
-        }
-        let first = sbuf.as_bytes().first().copied();
-        for idx in 0..self.fail.len() {
-            if self.fail_first[idx].is_some_and(|b| Some(b) != first)
-                || !self.fail[idx].is_match_in(sbuf, sascii, &mut self.caps_fail[idx])
-            {
-                continue;
-            }
-            let m = self.fail[idx].match_from(sbuf, 1, &self.caps_fail[idx]);
-            // With one line, `ignore_line` reads no lines from `org`.
-            let org: Vec<TupleLine> = if !self.opts.keep_matches {
-                Vec::new()
-            } else {
-                vec![match split {
-                    _ if use_last_time => {
-                        (String::new(), self.last_time_text.clone(), line.to_string())
-                    }
-                    Some((s, e)) => (
-                        line[..s].to_string(),
-                        line[s..e].to_string(),
-                        line[e..].to_string(),
-                    ),
-                    None => (String::new(), String::new(), line.to_string()),
-                }]
-            };
-            if !self.ignore.is_empty() && self.ignore_line(sbuf, 1, Some(&m), &org).is_some() {
-                if !self.opts.check_all_regex {
-                    break;
-                }
-                continue;
-            }
-            let pg = match (&pre_groups, &self.pref, &self.caps_pref) {
-                (Some(_), _, _) => pre_groups.take().unwrap_or_default(),
-                (None, Some(pref), Some(caps)) => pref.groups_without_content(buf, caps),
-                _ => Groups::new(),
-            };
-            let step = self.report_match(idx, m.groups, &pg, org, date, defcidr_raw, out);
-            pre_groups = Some(pg);
-            match step {
-                Step::Stop => return,
-                Step::Skip => continue,
-                Step::Next => {}
-            }
-            if !self.opts.check_all_regex {
-                break;
-            }
-        }
-    }
-
     /// fail2ban: `Filter.findFailure`.
     fn find_failure(&mut self, tuple: TupleLine, date: Option<f64>) -> Vec<Failure> {
         self.info = LineInfo::default();
@@ -700,154 +559,6 @@ impl Filter {
             }
         }
         out
-    }
-
-    /// One failregex match turned into failures (the tail of fail2ban's
-    /// `findFailure` loop body): merges prefregex groups, handles `mlfid`,
-    /// finds the failure ids and pushes to `out`.
-    #[allow(clippy::too_many_arguments)]
-    fn report_match(
-        &mut self,
-        idx: usize,
-        groups: Groups,
-        pre_groups: &Groups,
-        matched_lines: Vec<TupleLine>,
-        date: Option<f64>,
-        defcidr_raw: bool,
-        out: &mut Vec<Failure>,
-    ) -> Step {
-        let mut groups = groups;
-        let matched_lines = if self.opts.keep_matches {
-            matched_lines
-        } else {
-            Vec::new()
-        };
-        if !pre_groups.is_empty() {
-            // A group the failregex did not fill keeps the prefregex's
-            // value (dovecot's `<ADDR>` in prefregex; upstream sample
-            // dovecot:143 requires it).
-            groups = Groups::merged_over(pre_groups, groups);
-        }
-        let mlfid: Option<Arc<str>> = groups.get("mlfid").and_then(|v| v.as_str().map(Arc::from));
-        let fail_rc = match &mlfid {
-            Some(id) => {
-                let f = self.merge_failure(id, groups, matched_lines);
-                if f.lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .truthy("nofail")
-                    && !self.opts.check_all_regex
-                {
-                    return Step::Stop;
-                }
-                f
-            }
-            None => {
-                let mut f = FailData {
-                    groups,
-                    ..FailData::default()
-                };
-                f.matches = Some(matched_lines);
-                Arc::new(Mutex::new(f))
-            }
-        };
-        let ids = {
-            let mut fail = fail_rc
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            // Read with borrowed group texts; the two changes to the
-            // failure (`mlfpending`, `ip`) are applied after.
-            let (ids, pending, own_ip) = {
-                let f: &FailData = &fail;
-                let fid = f.text("fid");
-                let mut cidr = if defcidr_raw { Cidr::Raw } else { Cidr::Unspec };
-                let mut raw = defcidr_raw;
-                let ip: Option<&str>;
-                let plen = |f: &FailData, fam: Cidr| match f
-                    .text("cidr")
-                    .and_then(|c| c.parse::<u8>().ok())
-                {
-                    Some(p) if p > 0 => Cidr::Plen(p),
-                    _ => fam,
-                };
-                if let Some(v) = f.text("ip4") {
-                    ip = Some(v);
-                    cidr = plen(f, Cidr::FamV4);
-                    raw = true;
-                } else if let Some(v) = f.text("ip6") {
-                    ip = Some(v);
-                    cidr = plen(f, Cidr::FamV6);
-                    raw = true;
-                } else if let Some(v) = f.text("dns") {
-                    ip = Some(v);
-                } else {
-                    if fid.is_none() && mlfid.is_none() {
-                        // fail2ban raises "No group found" here; it is logged and skipped.
-                        return Step::Skip;
-                    }
-                    ip = fid;
-                    raw = true;
-                }
-                match ip {
-                    None => (vec![None], true, None),
-                    Some(ip) if raw => {
-                        let defc = if defcidr_raw { Cidr::Raw } else { Cidr::Unspec };
-                        match fid {
-                            Some(fi) if fi != ip => (
-                                vec![Some(IpAddr::new(fi, defc))],
-                                false,
-                                Some(IpAddr::new(ip, cidr)),
-                            ),
-                            _ => (vec![Some(IpAddr::new(ip, cidr))], false, None),
-                        }
-                    }
-                    Some(ip) => {
-                        let (ips, warn) = text_to_ip(ip, self.opts.usedns);
-                        if let Some(w) = warn {
-                            if !self.warnings.contains(&w) {
-                                self.warnings.push(w);
-                            }
-                        }
-                        (ips.into_iter().map(Some).collect(), false, None)
-                    }
-                }
-            };
-            if pending {
-                fail.mlfpending = true;
-                if !self.opts.check_all_regex && self.opts.ignore_pending {
-                    return Step::Stop;
-                }
-            }
-            if own_ip.is_some() {
-                fail.ip = own_ip;
-            }
-            ids
-        };
-        // An mlfid failure stays shared with the cache: copy it, as
-        // fail2ban copies it under checkAllRegex.
-        let mut data = match Arc::try_unwrap(fail_rc) {
-            Ok(cell) => cell
-                .into_inner()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-            Err(rc) => rc
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .clone(),
-        };
-        let n = ids.len();
-        for (k, id) in ids.into_iter().enumerate() {
-            let d = if k + 1 == n {
-                std::mem::take(&mut data)
-            } else {
-                data.clone()
-            };
-            out.push(Failure {
-                regex_index: idx,
-                id,
-                time: date,
-                data: d,
-            });
-        }
-        Step::Next
     }
 }
 
