@@ -6,7 +6,7 @@
 //! normalised as in the golden files.
 //!
 //! Then REGEX as a jail name (fail2ban-regex 1.1), run live against the
-//! installed fail2ban-regex 1.0.2 (`/usr/bin/fail2ban-regex`, which has no
+//! installed fail2ban-regex 1.0.2 (Debian's python3 modules, which have no
 //! jail lookup): each jail of a test config dir is run by ironban, and the
 //! filter spec and `-L`/`-d` options the jail stands for are run by
 //! fail2ban-regex. A case passes when everything from the `Use log file`
@@ -217,7 +217,11 @@ const JAIL_CASES: &[JailCase] = &[
 ];
 
 fn jail_cases(bin: &std::path::Path, upstream: &std::path::Path, tally: &mut Tally) {
-    let f2b = std::path::Path::new("/usr/bin/fail2ban-regex");
+    // fail2ban-regex's own entry point, run by the system Python, so that
+    // a `/usr/bin/fail2ban-regex` link to ironban (its .deb) is never taken
+    // for the oracle.
+    let python = std::path::Path::new("/usr/bin/python3");
+    let entry = "from fail2ban.client.fail2banregex import exec_command_line; exec_command_line()";
     let dir = std::env::temp_dir().join(format!("ironban-regex-jail-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let made = (|| -> std::io::Result<()> {
@@ -255,7 +259,7 @@ fn jail_cases(bin: &std::path::Path, upstream: &std::path::Path, tally: &mut Tal
         theirs_args.extend_from_slice(c.f2b_opts);
         theirs_args.push(&log);
         theirs_args.extend_from_slice(c.f2b);
-        let theirs = run(f2b, &[], &theirs_args);
+        let theirs = run(python, &["-c", entry], &theirs_args);
         let (ours, theirs) = match (ours, theirs) {
             (Ok(o), Ok(t)) => (o, t),
             (o, t) => {

@@ -111,10 +111,14 @@ impl DateTemplate {
         let mut regex = regex.trim().to_string();
         let gf_re = meta(&RE_GLOBALFLAGS, r"((?:^|(?!<\\))\(\?[a-z]+\))");
         let mut gf = None;
-        let mut gcaps = gf_re.new_captures();
-        if matches!(gf_re.captures_at(&regex, 0, &mut gcaps), Ok(true)) {
-            gf = gcaps.text(&regex, 1).map(str::to_string);
-            regex = gf_re.replace(&regex, 1, |_, _| String::new());
+        // Most templates have no global flags: look before making capture
+        // slots (each set costs a JIT stack).
+        if matches!(gf_re.find_at(&regex, 0), Ok(Some(_))) {
+            let mut gcaps = gf_re.new_captures();
+            if matches!(gf_re.captures_at(&regex, 0, &mut gcaps), Ok(true)) {
+                gf = gcaps.text(&regex, 1).map(str::to_string);
+                regex = gf_re.replace(&regex, 1, |_, _| String::new());
+            }
         }
         let no_beg = meta(
             &RE_NO_WRD_BOUND_BEG,

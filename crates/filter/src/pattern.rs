@@ -18,6 +18,7 @@ mod engine;
 compile_error!("ironban-filter needs a regex engine: feature `pcre2` (default) or `fancy-regex`");
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use crate::error::{Error, ErrorKind, MatchError};
 use crate::translate::translate;
@@ -71,6 +72,7 @@ impl PatternBuilder {
             python: python.to_string(),
             engine,
             index,
+            scratch: Mutex::new(None),
         })
     }
 }
@@ -81,6 +83,10 @@ pub struct Pattern {
     python: String,
     engine: engine::Engine,
     index: HashMap<String, usize>,
+    /// Capture slots kept for [`Pattern::replace`]: making new ones costs a
+    /// JIT stack (an mmap and munmap), and tag expansion calls `replace`
+    /// on the same few patterns for every regex of every jail.
+    scratch: Mutex<Option<Captures>>,
 }
 
 /// Capture positions of one match; reuse one per pattern to avoid allocation.
@@ -172,7 +178,13 @@ impl Pattern {
         count: usize,
         mut repl: impl FnMut(&str, &Captures) -> String,
     ) -> String {
-        let mut caps = self.new_captures();
+        // Taken out of the slot, so a nested or concurrent call makes its own.
+        let mut caps = self
+            .scratch
+            .lock()
+            .ok()
+            .and_then(|mut s| s.take())
+            .unwrap_or_else(|| self.new_captures());
         let mut out = String::new();
         let mut last = 0;
         let mut at = 0;
@@ -200,6 +212,9 @@ impl Pattern {
             };
         }
         out.push_str(&hay[last..]);
+        if let Ok(mut s) = self.scratch.lock() {
+            *s = Some(caps);
+        }
         out
     }
 }

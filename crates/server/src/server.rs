@@ -215,10 +215,16 @@ impl Server {
     pub fn stop_all_jails(&mut self) {
         self.log.info("server", "Stopping all jails");
         let jails = std::mem::take(&mut self.jails);
-        for j in jails.iter() {
+        // The jails stop concurrently; each one's actions stop in order,
+        // and each one's log lines are written in jail order.
+        let stopping: Vec<_> = jails
+            .iter()
+            .map(|j| j.runtime.as_ref().map(|h| h.stop_begin()))
+            .collect();
+        for (j, s) in jails.iter().zip(stopping) {
             stop_filter_and_actions(&self.log, j);
-            if let Some(h) = &j.runtime {
-                h.stop();
+            if let Some(s) = s {
+                s.wait();
             }
         }
         for j in jails.iter().filter(|j| j.started) {

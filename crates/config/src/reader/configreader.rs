@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{Level, Load};
+use super::{Level, Load, SubstKey, Substituted};
 use crate::error::{Error, ErrorKind};
 use crate::include::{split_conditional, ConfigParser};
 use crate::interpolate::{substitute_recursive_tags, Vars};
@@ -362,6 +362,55 @@ impl DefinitionInit {
         Ok(v)
     }
 
+    /// `substituteRecursiveTags` over `combined`, remembered for the load:
+    /// fifty jails with `filter = sshd` substitute the same options of the
+    /// same file, and that substitution was most of reading the config.
+    ///
+    /// A remembered result is reused only when the input is the same and
+    /// every `[Definition]` lookup the substitution made (its only other
+    /// input) answers the same for this reader now; those lookups are made
+    /// again here, in the same order, so `def_cache` ends as it would.
+    fn substitute(
+        &mut self,
+        load: &mut Load,
+        combined: &OMap<Option<String>>,
+        ignore: &[String],
+    ) -> Result<OMap<Option<String>>, Error> {
+        let key = SubstKey {
+            cp: Arc::as_ptr(&self.cp) as usize,
+            combined: combined
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            ignore: ignore.to_vec(),
+        };
+        if let Some(done) = load.substituted.get(&key) {
+            for d in done {
+                let mut same = true;
+                for (name, answer) in &d.lookups {
+                    if self.comb_option(name)? != *answer {
+                        same = false;
+                        break;
+                    }
+                }
+                if same {
+                    return Ok(d.result.clone());
+                }
+            }
+        }
+        let mut lookups = Vec::new();
+        let result = substitute_recursive_tags(combined, ignore, |t| {
+            let v = self.comb_option(t)?;
+            lookups.push((t.to_string(), v.clone()));
+            Ok(v)
+        })?;
+        load.substituted.entry(key).or_default().push(Substituted {
+            lookups,
+            result: result.clone(),
+        });
+        Ok(result)
+    }
+
     /// `getCombined(ignore)`: Definition options plus init options, with
     /// `<tag>`s substituted (conditional options' base names are left alone)
     /// and known options converted to their types.
@@ -382,7 +431,7 @@ impl DefinitionInit {
                 ignore.push(base.to_string());
             }
         }
-        let opts = substitute_recursive_tags(&combined, &ignore, |t| self.comb_option(t))?;
+        let opts = self.substitute(load, &combined, &ignore)?;
         let mut out: OMap<Value> = opts
             .iter()
             .map(|(k, v)| {

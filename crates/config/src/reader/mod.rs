@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::include::{ConfigParser, FileCache};
+use crate::omap::OMap;
 
 /// Python logging levels used by the readers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -84,6 +85,26 @@ pub struct Load {
     pub parsers: HashMap<String, Option<Arc<ConfigParser>>>,
     /// Log messages, in order.
     pub log: Vec<LogMsg>,
+    /// Tag substitutions of filter and action options already made in
+    /// this load (see `DefinitionInit::substitute`).
+    pub(crate) substituted: HashMap<SubstKey, Vec<Substituted>>,
+}
+
+/// What a tag substitution depends on besides its lookups: the file set
+/// (by its parser, shared for the load), the options and the ignored tags.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct SubstKey {
+    pub(crate) cp: usize,
+    pub(crate) combined: Vec<(String, Option<String>)>,
+    pub(crate) ignore: Vec<String>,
+}
+
+/// One substitution made: the `[Definition]` lookups it made, in order,
+/// with their answers, and its result.
+#[derive(Debug)]
+pub(crate) struct Substituted {
+    pub(crate) lookups: Vec<(String, Option<String>)>,
+    pub(crate) result: OMap<Option<String>>,
 }
 
 impl Load {
@@ -101,6 +122,7 @@ impl Load {
             cache: FileCache::new(),
             parsers: HashMap::new(),
             log: Vec::new(),
+            substituted: HashMap::new(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! (fail2ban: `filterpoll.py`, `filterpyinotify.py`, `FileContainer`).
 
 pub mod container;
+pub mod inotify;
 pub mod watch;
 
 pub use container::{FileContainer, ReadResult};

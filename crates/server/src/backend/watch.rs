@@ -2,18 +2,20 @@
 //! as the fallback and the safety net (fail2ban: `filterpyinotify.py`,
 //! `filterpoll.py`).
 //!
-//! One task per jail reads every file of the jail after each change event
-//! (or poll tick) and sends what it read as [`LogEvent`]s. Each batch of
+//! One task per jail (all on the jails' shared thread) reads every file of
+//! the jail after each change event of the process-wide inotify watcher
+//! (`backend::inotify`) or poll tick and sends what it read as [`LogEvent`]s. Each batch of
 //! lines carries the file position *after* it, so the jail stores a
 //! position in the database only once those lines were processed: after a
 //! crash a line may be read twice, never lost.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
 use super::container::FileContainer;
+use super::inotify::subscribe;
 
 /// `backend =` of a jail, for files (the journal has its own reader).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,8 +80,8 @@ pub async fn follow(
     let _watcher = match kind {
         BackendKind::Polling => None,
         BackendKind::Auto | BackendKind::Inotify => {
-            let dirs: Vec<PathBuf> = containers.iter().map(|c| parent_dir(c.path())).collect();
-            start_inotify(&dirs, ev_tx)
+            let files: Vec<PathBuf> = containers.iter().map(|c| c.path().to_path_buf()).collect();
+            subscribe(&files, ev_tx)
         }
     };
     let tick = if _watcher.is_some() {
@@ -165,39 +167,6 @@ async fn drain(c: &mut FileContainer, unreadable: &mut bool, tx: &mpsc::Sender<L
     }
 }
 
-fn parent_dir(p: &Path) -> PathBuf {
-    match p.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
-/// Watches the logs' directories (not the files: a rotated-in file is a new
-/// inode the old watch would not see). None when inotify is unavailable,
-/// and the caller polls.
-fn start_inotify(
-    dirs: &[PathBuf],
-    ev_tx: mpsc::UnboundedSender<()>,
-) -> Option<notify::RecommendedWatcher> {
-    use notify::{RecursiveMode, Watcher};
-    let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-        // Opening and closing a file are events too (IN_OPEN, IN_CLOSE_NOWRITE):
-        // our own reads must not wake us, or every read triggers the next one
-        // and an idle jail spins (measured: 70 % of a core for one jail).
-        if let Ok(ev) = res {
-            if !matches!(ev.kind, notify::EventKind::Access(_)) {
-                let _ = ev_tx.send(());
-            }
-        }
-    })
-    .ok()?;
-    let mut any = false;
-    for d in dirs {
-        any |= w.watch(d, RecursiveMode::NonRecursive).is_ok();
-    }
-    any.then_some(w)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,7 +237,7 @@ mod tests {
         let p = dir.path().join("idle.log");
         std::fs::write(&p, "x\n").unwrap();
         let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
-        let _w = start_inotify(&[dir.path().to_path_buf()], ev_tx).expect("inotify");
+        let _w = subscribe(std::slice::from_ref(&p), ev_tx).expect("inotify");
         for _ in 0..20 {
             // What a drain does: open, read, close.
             let _ = std::fs::read(&p).unwrap();

@@ -131,6 +131,8 @@ impl Database {
         .map_err(sql("opening"))?;
         // A second program holding the lock briefly (fail2ban's own tools, a
         // backup) should delay us, not lose a ban.
+        // Room for every statement this module runs (about 25).
+        conn.set_prepared_statement_cache_capacity(48);
         conn.busy_timeout(Duration::from_secs(5))
             .map_err(sql("setting busy timeout"))?;
         // fail2ban keeps its rollback journal in memory: a process killed in
@@ -194,6 +196,23 @@ impl Database {
         }
     }
 
+    /// Runs `sql` through the connection's statement cache: jail starts,
+    /// log positions and bans repeat the same few statements, and preparing
+    /// one anew each time was most of their cost.
+    fn exec(&self, sql: &str, p: impl rusqlite::Params) -> rusqlite::Result<usize> {
+        self.conn.prepare_cached(sql)?.execute(p)
+    }
+
+    /// One row of `sql`, through the statement cache (see [`Database::exec`]).
+    fn row<T>(
+        &self,
+        sql: &str,
+        p: impl rusqlite::Params,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.conn.prepare_cached(sql)?.query_row(p, f)
+    }
+
     /// The file this database lives in (`:memory:` for none).
     pub fn filename(&self) -> &str {
         &self.path
@@ -201,28 +220,25 @@ impl Database {
 
     /// Registers a jail as enabled (`addJail`).
     pub fn add_jail(&self, jail: &str) -> Result<(), DbError> {
-        self.conn
-            .execute(
-                "INSERT OR IGNORE INTO jails(name, enabled) VALUES(?1, 1)",
+        self.exec(
+            "INSERT OR IGNORE INTO jails(name, enabled) VALUES(?1, 1)",
+            params![jail],
+        )
+        .and_then(|_| {
+            self.exec(
+                "UPDATE jails SET enabled = 1 WHERE name = ?1 AND enabled != 1",
                 params![jail],
             )
-            .and_then(|_| {
-                self.conn.execute(
-                    "UPDATE jails SET enabled = 1 WHERE name = ?1 AND enabled != 1",
-                    params![jail],
-                )
-            })
-            .map(|_| ())
-            .map_err(self.err("adding jail"))
+        })
+        .map(|_| ())
+        .map_err(self.err("adding jail"))
     }
 
     /// Marks a jail disabled (`delJail`), or all jails with `None`.
     pub fn del_jail(&self, jail: Option<&str>) -> Result<(), DbError> {
         match jail {
-            Some(j) => self
-                .conn
-                .execute("UPDATE jails SET enabled=0 WHERE name=?1", params![j]),
-            None => self.conn.execute("UPDATE jails SET enabled=0", []),
+            Some(j) => self.exec("UPDATE jails SET enabled=0 WHERE name=?1", params![j]),
+            None => self.exec("UPDATE jails SET enabled=0", []),
         }
         .map(|_| ())
         .map_err(self.err("disabling jail"))
@@ -237,7 +253,10 @@ impl Database {
                 Some(i64::from(e)),
             ),
         };
-        let mut stmt = self.conn.prepare(sql).map_err(self.err("listing jails"))?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql)
+            .map_err(self.err("listing jails"))?;
         let rows = stmt
             .query_map(params![arg], |r| r.get::<_, String>(0))
             .map_err(self.err("listing jails"))?;
@@ -255,8 +274,7 @@ impl Database {
         md5: Option<&str>,
     ) -> Result<Option<u64>, DbError> {
         let row: Option<(Option<String>, Option<i64>)> = self
-            .conn
-            .query_row(
+            .row(
                 "SELECT firstlinemd5, lastfilepos FROM logs WHERE jail=?1 AND path=?2",
                 params![jail, path],
                 |r| Ok((r.get(0)?, r.get(1)?)),
@@ -268,8 +286,7 @@ impl Database {
             None => (None, None),
         };
         if stored_md5.is_none() && (pos != 0 || md5.is_some()) {
-            self.conn
-                .execute(
+            self.exec(
                     "INSERT OR REPLACE INTO logs(jail, path, firstlinemd5, lastfilepos) VALUES(?1, ?2, ?3, ?4)",
                     params![jail, path, md5, pos as i64],
                 )
@@ -290,15 +307,13 @@ impl Database {
         md5: Option<&str>,
     ) -> Result<(), DbError> {
         let n = self
-            .conn
-            .execute(
+            .exec(
                 "UPDATE logs SET firstlinemd5=?1, lastfilepos=?2 WHERE jail=?3 AND path=?4",
                 params![md5, pos as i64, jail, path],
             )
             .map_err(self.err("updating log position"))?;
         if n == 0 {
-            self.conn
-                .execute(
+            self.exec(
                     "INSERT OR REPLACE INTO logs(jail, path, firstlinemd5, lastfilepos) VALUES(?1, ?2, ?3, ?4)",
                     params![jail, path, md5, pos as i64],
                 )
@@ -315,17 +330,16 @@ impl Database {
         jail: &str,
         name: &str,
     ) -> Result<Option<(f64, Option<String>)>, DbError> {
-        self.conn
-            .query_row(
-                "SELECT lastfilepos, firstlinemd5 FROM logs WHERE jail=?1 AND path=?2",
-                params![jail, name],
-                |r| {
-                    let pos: Option<f64> = r.get(0)?;
-                    Ok((pos.unwrap_or(0.0), r.get::<_, Option<String>>(1)?))
-                },
-            )
-            .optional()
-            .map_err(self.err("reading journal position"))
+        self.row(
+            "SELECT lastfilepos, firstlinemd5 FROM logs WHERE jail=?1 AND path=?2",
+            params![jail, name],
+            |r| {
+                let pos: Option<f64> = r.get(0)?;
+                Ok((pos.unwrap_or(0.0), r.get::<_, Option<String>>(1)?))
+            },
+        )
+        .optional()
+        .map_err(self.err("reading journal position"))
     }
 
     /// Stores a journal position: the entry time and its cursor
@@ -337,8 +351,7 @@ impl Database {
         time: f64,
         cursor: &str,
     ) -> Result<(), DbError> {
-        self.conn
-            .execute(
+        self.exec(
                 "INSERT OR REPLACE INTO logs(jail, path, firstlinemd5, lastfilepos) VALUES(?1, ?2, ?3, ?4)",
                 params![jail, name, cursor, time],
             )
@@ -359,7 +372,8 @@ impl Database {
             "INSERT INTO bans(jail, ip, timeofban, bantime, bancount, data) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
             "INSERT OR REPLACE INTO bips(jail, ip, timeofban, bantime, bancount, data) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
         ] {
-            tx.execute(
+            // The statements run inside `tx` (same connection).
+            self.exec(
                 sql,
                 // fail2ban (Python 3) stores the JSON as a BLOB; do the same.
                 params![jail, ban.ip, ban.timeofban, ban.bantime, ban.bancount, data.as_bytes()],
@@ -381,7 +395,7 @@ impl Database {
                 "DELETE FROM bips WHERE jail = ?1",
                 "DELETE FROM bans WHERE jail = ?1",
             ] {
-                tx.execute(sql, params![jail])
+                self.exec(sql, params![jail])
                     .map_err(self.err("removing ban"))?;
             }
         } else {
@@ -390,7 +404,7 @@ impl Database {
                     "DELETE FROM bips WHERE jail = ?1 AND ip = ?2",
                     "DELETE FROM bans WHERE jail = ?1 AND ip = ?2",
                 ] {
-                    tx.execute(sql, params![jail, ip])
+                    self.exec(sql, params![jail, ip])
                         .map_err(self.err("removing ban"))?;
                 }
             }
@@ -420,16 +434,15 @@ impl Database {
             sql.push_str(" GROUP BY ip ORDER BY timeofban DESC LIMIT 1");
         }
         let jail = if overall { None } else { jail };
-        self.conn
-            .query_row(&sql, params![ip, jail, since], |r| {
-                Ok(BanHistory {
-                    bancount: r.get::<_, Option<i64>>(0)?.unwrap_or(0),
-                    timeofban: r.get::<_, Option<f64>>(1)?.unwrap_or(0.0) as i64,
-                    bantime: r.get::<_, Option<i64>>(2)?.unwrap_or(0),
-                })
+        self.row(&sql, params![ip, jail, since], |r| {
+            Ok(BanHistory {
+                bancount: r.get::<_, Option<i64>>(0)?.unwrap_or(0),
+                timeofban: r.get::<_, Option<f64>>(1)?.unwrap_or(0.0) as i64,
+                bantime: r.get::<_, Option<i64>>(2)?.unwrap_or(0),
             })
-            .optional()
-            .map_err(self.err("reading ban"))
+        })
+        .optional()
+        .map_err(self.err("reading ban"))
     }
 
     /// Bans of a jail still in force at `now`, to restore at start
@@ -445,7 +458,7 @@ impl Database {
     ) -> Result<Vec<BanRecord>, DbError> {
         let mut stmt = self
             .conn
-            .prepare(
+            .prepare_cached(
                 "SELECT ip, timeofban, bantime, bancount, data FROM bips WHERE jail=?1 \
                  AND (timeofban + bantime > ?2 OR bantime < 0) ORDER BY ip, timeofban DESC",
             )
@@ -486,16 +499,15 @@ impl Database {
     /// permanent one) and disabled jails with nothing left (`purge`).
     pub fn purge(&self, now: i64) -> Result<(), DbError> {
         let cutoff = now - self.purge_age;
-        self.conn
-            .execute("DELETE FROM bans WHERE timeofban < ?1", params![cutoff])
+        self.exec("DELETE FROM bans WHERE timeofban < ?1", params![cutoff])
             .and_then(|_| {
-                self.conn.execute(
+                self.exec(
                     "DELETE FROM bips WHERE timeofban < ?1 AND bantime >= 0 AND (timeofban + (bantime * 3)) < ?1",
                     params![cutoff],
                 )
             })
             .and_then(|_| {
-                self.conn.execute(
+                self.exec(
                     "DELETE FROM jails WHERE enabled = 0 \
                      AND NOT EXISTS(SELECT * FROM bans WHERE jail = jails.name) \
                      AND NOT EXISTS(SELECT * FROM bips WHERE jail = jails.name)",

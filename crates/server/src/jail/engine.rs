@@ -1,4 +1,4 @@
-//! The engine of a started jail, on its own thread: lines → failures
+//! The engine of a started jail, stepped on the jails' shared runtime: lines → failures
 //! (ironban-filter) → ignore checks → fail manager → bans through the
 //! actions, with the database kept in step (fail2ban: `filter.py`
 //! `processLineAndAdd`, `actions.py` `run`/`__checkBan`/`__checkUnBan`,
@@ -13,17 +13,15 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
-use std::time::Duration;
 
 use ironban_action::actions::Actions;
-use ironban_action::bantime::{BanHistory, BanTimeIncrement};
+use ironban_action::bantime::BanTimeIncrement;
 use ironban_action::failmanager::FailManager;
 use ironban_action::ignore::{IgnoreList, SystemEnv};
-use ironban_action::{CommandAction, FailId, ShellExecutor, Ticket};
+use ironban_action::CommandAction;
 use ironban_config::Value;
-use ironban_filter::{Failure, Filter, FilterOptions, UseDns};
+use ironban_filter::{Filter, FilterOptions, UseDns};
 
 use super::follow::{findtime_secs, JOURNAL_NAME};
 use super::runtime::{Msg, SharedDb};
@@ -33,7 +31,9 @@ use crate::log::Logger;
 use crate::mytime;
 
 mod bans;
-use bans::DbHistory;
+pub mod exec;
+mod failures;
+mod inbox;
 
 /// How often log positions are written (fail2ban: about every 10 s; ironban
 /// sooner, so less is read twice after a crash).
@@ -57,7 +57,7 @@ pub struct Engine {
     env: SystemEnv,
     actions: Actions,
     incr: BanTimeIncrement,
-    exec: ShellExecutor,
+    exec: exec::JailShell,
     in_operation: HashMap<PathBuf, bool>,
     journal_in_operation: bool,
     pending_pos: HashMap<PathBuf, (u64, String)>,
@@ -109,7 +109,7 @@ impl Engine {
             env: SystemEnv::default(),
             actions: Actions::new(&name),
             incr: BanTimeIncrement::new(),
-            exec: ShellExecutor,
+            exec: exec::JailShell,
             in_operation: HashMap::new(),
             journal_in_operation: false,
             pending_pos: HashMap::new(),
@@ -263,265 +263,56 @@ impl Engine {
         self.publish();
     }
 
-    /// Serves the inbox until `Stop` (or every sender is gone).
-    pub fn run(mut self, rx: Receiver<Msg>) {
-        loop {
-            let now = mytime::now();
-            let next = self.actions.bans.next_unban_time();
-            let wait = (next - now).clamp(0.01, 1.0);
-            match rx.recv_timeout(Duration::from_secs_f64(wait)) {
-                Ok(Msg::Stop(reply)) => {
-                    self.stop();
-                    let _ = reply.send(());
-                    return;
-                }
-                Ok(m) => self.handle(m),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => {
-                    self.stop();
-                    return;
-                }
+    /// One step of the jail: the messages in order, then the timed work.
+    /// True once the jail stopped (a `Stop`, or `closed`: every sender of
+    /// its inbox is gone).
+    pub fn step(&mut self, msgs: Vec<Msg>, closed: bool) -> bool {
+        for m in msgs {
+            if let Msg::Stop(reply) = m {
+                let lines = self.stop();
+                let _ = reply.send(lines);
+                return true;
             }
-            self.service();
+            self.handle(m);
         }
+        if closed {
+            for (lvl, msg) in self.stop() {
+                self.log.log("actions", lvl, &msg);
+            }
+            return true;
+        }
+        self.service();
+        false
     }
 
-    fn handle(&mut self, m: Msg) {
-        if self.conf.idle && matches!(m, Msg::Lines { .. } | Msg::Journal { .. }) {
-            self.held.push(m);
-            return;
+    /// When timed work is next due (unix time): an unban, a position save,
+    /// the failure clean-up, the purge. Nothing pending, nothing to wake for.
+    pub fn next_wake(&self) -> f64 {
+        let mut t = self.actions.bans.next_unban_time().min(self.next_purge);
+        if !self.pending_pos.is_empty() || self.pending_journal.is_some() {
+            t = t.min(self.next_pos_save);
         }
-        match m {
-            Msg::Lines {
-                path,
-                lines,
-                pos,
-                hash,
-                at_end,
-            } => {
-                let op = *self.in_operation.get(&path).unwrap_or(&false)
-                    || self
-                        .conf
-                        .logpaths
-                        .iter()
-                        .any(|(p, tail)| *tail && path == std::path::Path::new(p));
-                for l in lines {
-                    let line = String::from_utf8_lossy(&l);
-                    self.process_line(&line, None, op);
-                }
-                if at_end {
-                    self.in_operation.insert(path.clone(), true);
-                }
-                self.pending_pos.insert(path, (pos, hash));
-            }
-            Msg::Journal { lines, at_end } => {
-                let mut last = None;
-                for l in lines {
-                    // fail2ban: in operation once an entry reaches "now".
-                    if !self.journal_in_operation && l.time >= mytime::now() - 1.0 {
-                        self.journal_operation();
-                    }
-                    let op = self.journal_in_operation;
-                    self.process_line(&l.line, Some(l.time), op);
-                    last = Some((l.time, l.cursor));
-                }
-                if last.is_some() {
-                    self.pending_journal = last;
-                }
-                if at_end && !self.journal_in_operation {
-                    self.journal_operation();
-                }
-            }
-            Msg::Ban(ips, reply) => {
-                let now = mytime::now();
-                let before = self.actions.bans.ban_total();
-                let tickets: Vec<Ticket> = ips
-                    .iter()
-                    .map(|ip| Ticket::new(FailId::parse(ip), now, Vec::new()))
-                    .collect();
-                self.ban(tickets, now);
-                // The answer goes out once the live view shows its effect.
-                self.publish();
-                let _ = reply.send((self.actions.bans.ban_total() - before) as i64);
-            }
-            Msg::Attempt(ip, matches, reply) => {
-                let now = mytime::now();
-                self.log.info(
-                    "filter",
-                    &format!(
-                        "[{}] Attempt {ip} - {}",
-                        self.conf.name,
-                        mytime::time2str(now)
-                    ),
-                );
-                let count = matches.len().max(1) as u32;
-                let id = FailId::parse(&ip);
-                let t = Ticket::new(id.clone(), now, matches);
-                self.count_failure(t, count, now);
-                self.publish();
-                let _ = reply.send(());
-            }
-            Msg::Unban(ips, reply) => {
-                let r = self.unban(&ips);
-                self.publish();
-                let _ = reply.send(r);
-            }
-            Msg::UnbanAll(reply) => {
-                let now = mytime::now();
-                let n = self.actions.bans.size() as i64;
-                let name = self.conf.name.clone();
-                self.db("removing bans", |d| d.del_ban(&name, &[]));
-                let ev = self.actions.flush_bans(&mut self.exec, now, false);
-                self.log_events(&ev);
-                self.publish();
-                let _ = reply.send(n);
-            }
-            Msg::Config(c) => {
-                self.configure(*c, false);
-                if !self.conf.idle {
-                    for m in std::mem::take(&mut self.held) {
-                        self.handle(m);
-                    }
-                }
-            }
-            Msg::Stop(reply) => {
-                self.stop();
-                self.publish();
-                let _ = reply.send(());
-            }
-            Msg::SavePositions(reply) => {
-                self.save_positions();
-                self.publish();
-                let _ = reply.send(());
-            }
+        if self.fails.size() > 0 {
+            t = t.min(self.next_svc);
         }
-        self.publish();
-    }
-
-    /// The journal reader caught up (fail2ban: `inOperationMode`).
-    fn journal_operation(&mut self) {
-        self.journal_in_operation = true;
-        self.log.info(
-            "filtersystemd",
-            &format!(
-                "[{}] Jail is in operation now (process new journal entries)",
-                self.conf.name
-            ),
-        );
-    }
-
-    /// One line through the filter (fail2ban: `processLine` with
-    /// `checkFindTime`, then `processLineAndAdd`).
-    fn process_line(&mut self, line: &str, date: Option<f64>, in_operation: bool) {
-        let Some(filter) = self.filter.as_mut() else {
-            return;
-        };
-        let found: Vec<Failure> = match date {
-            Some(d) => filter.process_tuple((String::new(), String::new(), line.to_string()), d),
-            None => filter.process_line(line),
-        };
-        let now = mytime::now();
-        let findtime = findtime_secs(&self.conf);
-        for f in found {
-            if f.is_nofail() {
-                continue;
-            }
-            let Some(ip) = &f.id else { continue };
-            let mut t = match f.time {
-                Some(t) => t,
-                None if in_operation => now,
-                None => continue,
-            };
-            if in_operation {
-                if (t - now).abs() > 60.0 {
-                    t = now;
-                }
-            } else if t < now - findtime {
-                if !self.warned_old {
-                    self.warned_old = true;
-                    self.log.warning(
-                        "filter",
-                        &format!(
-                            "[{}] Ignoring all log entries older than {}s; these are probably messages generated while fail2ban was not running.",
-                            self.conf.name, findtime
-                        ),
-                    );
-                }
-                continue;
-            }
-            if t > now {
-                t = now;
-            }
-            let id = FailId::parse(&ip.to_string());
-            let mut ticket = Ticket::new(id, t, f.matches());
-            for (k, v) in f.data.groups.iter() {
-                if let Some(s) = v.as_str() {
-                    ticket.data.insert(k.to_string(), s.to_string());
-                }
-            }
-            if let Some(addr) = &f.data.ip {
-                ticket.data.insert("ip".into(), addr.to_string());
-            }
-            self.found(ticket, now);
-        }
-    }
-
-    /// A failure: ignore checks, `Found` log, counting, ban at maxretry.
-    fn found(&mut self, ticket: Ticket, now: f64) {
-        let id = ticket.id.clone();
-        let name = self.conf.name.clone();
-        // ironban-action logs `[jail] Ignore <ip> by <source>` itself.
-        if self
-            .ignore
-            .is_ignored(&id, Some(&ticket), now, &mut self.env)
-            .is_some()
-        {
-            return;
-        }
-        self.log.info(
-            "filter",
-            &format!("[{name}] Found {id} - {}", mytime::time2str(ticket.time)),
-        );
-        // bantime.increment: a known offender's failure counts more
-        // (fail2ban: observer `failureFound`).
-        let mut count = 1;
-        if self.incr.increment {
-            let overall = self.incr.overalljails;
-            let maxretry = self.fails.max_retry();
-            let t = ticket.time;
-            if let Some(Some(rec)) = self.db("reading ban history", |d| {
-                Ok(DbHistory(d).get_ban(&id, &name, overall))
-            }) {
-                if t > rec.timeofban && rec.bancount > 0 {
-                    count = BanTimeIncrement::failure_retry(rec.bancount, maxretry);
-                }
-            }
-        }
-        self.count_failure(ticket, count, now);
-    }
-
-    fn count_failure(&mut self, ticket: Ticket, count: u32, now: f64) {
-        let id = ticket.id.clone();
-        let attempts = self.fails.add_failure(ticket, count, false);
-        if attempts >= self.fails.max_retry() {
-            if let Some(t) = self.fails.to_ban(Some(&id)) {
-                self.ban(vec![t], now);
-            }
-        }
-        self.actions
-            .set_found(self.fails.size(), self.fails.fail_total());
+        t
     }
 
     /// Jail stop: positions saved, bans flushed (kept in the database, so
     /// they come back at the next start), actions stopped.
-    fn stop(&mut self) {
+    ///
+    /// Returns the `fail2ban.actions` lines of the stop (flush, unbans)
+    /// instead of logging them: jails stop concurrently, and the one who
+    /// waits logs each jail's lines in jail order, as fail2ban's log reads.
+    pub(super) fn stop(&mut self) -> Vec<(i64, String)> {
         self.save_positions();
         let now = mytime::now();
         let ev = self.actions.stop(&mut self.exec, now);
-        self.log_events(&ev);
+        let lines = self.event_lines(&ev);
         let name = self.conf.name.clone();
         self.db("disabling jail", |d| d.del_jail(Some(&name)));
         self.publish();
+        lines
     }
 
     /// Expired bans, failure clean-up, positions, purge.
@@ -598,7 +389,7 @@ impl Engine {
 /// Starts one action added while the jail runs.
 fn start_one(act: &mut CommandAction, log: &Logger, now: f64) {
     let empty = ironban_action::ActionInfo::empty(now, 0);
-    if let Err(e) = act.start(&mut ShellExecutor, &empty) {
+    if let Err(e) = act.start(&mut exec::JailShell, &empty) {
         log.error(
             "actions",
             &format!("Failed to start action '{}': {e}", act.name()),

@@ -1,6 +1,6 @@
 //! Feeding a started jail its log lines: files through `backend::follow`
-//! (inotify or polling) on the async runtime, or the systemd journal on a
-//! thread of its own (fail2ban: `filterpoll.py`, `filterpyinotify.py`,
+//! (inotify or polling) as tasks on the jails' shared runtime, or the
+//! systemd journal on a thread of its own (the journal API blocks) (fail2ban: `filterpoll.py`, `filterpyinotify.py`,
 //! `filtersystemd.py` `run`).
 //!
 //! File positions come from the database (`addLog`: the stored position is
@@ -10,11 +10,12 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::runtime::Handle;
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 
 use super::runtime::{Msg, SharedDb};
 use super::Jail;
@@ -38,7 +39,7 @@ pub struct Feeder {
     shutdown: Option<watch::Sender<bool>>,
     journal_stop: Arc<AtomicBool>,
     journal: Option<std::thread::JoinHandle<()>>,
-    own_rt: Option<std::thread::JoinHandle<()>>,
+    files: Option<JoinHandle<()>>,
 }
 
 impl Feeder {
@@ -48,7 +49,7 @@ impl Feeder {
             shutdown: None,
             journal_stop: Arc::new(AtomicBool::new(false)),
             journal: None,
-            own_rt: None,
+            files: None,
         }
     }
 
@@ -56,14 +57,15 @@ impl Feeder {
     pub fn start(
         jail: &Jail,
         db: Option<&SharedDb>,
-        tx: SyncSender<Msg>,
+        tx: mpsc::Sender<Msg>,
         log: Arc<Logger>,
+        rt: &Handle,
     ) -> Feeder {
         let mut f = Feeder::idle();
         if jail.is_journal() {
             f.start_journal(jail, db, tx, log);
         } else {
-            f.start_files(jail, db, tx, log);
+            f.start_files(jail, db, tx, log, rt);
         }
         f
     }
@@ -72,8 +74,9 @@ impl Feeder {
         &mut self,
         jail: &Jail,
         db: Option<&SharedDb>,
-        tx: SyncSender<Msg>,
+        tx: mpsc::Sender<Msg>,
         log: Arc<Logger>,
+        rt: &Handle,
     ) {
         let mut containers = Vec::new();
         let mut missing = Vec::new();
@@ -146,33 +149,14 @@ impl Feeder {
                 let _ = t.await;
             }
         };
-        match tokio::runtime::Handle::try_current() {
-            Ok(h) => {
-                h.spawn(run);
-            }
-            Err(_) => {
-                // No runtime here (a caller outside the async server): run
-                // the feeder on a small runtime of its own.
-                let t = std::thread::Builder::new()
-                    .name("f2b/feeder".into())
-                    .spawn(move || {
-                        if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                            .enable_all()
-                            .build()
-                        {
-                            rt.block_on(run);
-                        }
-                    });
-                self.own_rt = t.ok();
-            }
-        }
+        self.files = Some(rt.spawn(run));
     }
 
     fn start_journal(
         &mut self,
         jail: &Jail,
         db: Option<&SharedDb>,
-        tx: SyncSender<Msg>,
+        tx: mpsc::Sender<Msg>,
         log: Arc<Logger>,
     ) {
         let opts = journal_options(&jail.backend);
@@ -198,17 +182,18 @@ impl Feeder {
         self.journal = t.ok();
     }
 
-    /// Stops following; lines already sent are still processed.
-    pub fn stop(self) {
+    /// Stops following and waits until the followers are gone; the lines
+    /// they sent are in the engine's inbox, ahead of anything sent later.
+    pub async fn stop(self) {
         if let Some(s) = &self.shutdown {
             let _ = s.send(true);
         }
         self.journal_stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.journal {
-            let _ = t.join();
+        if let Some(t) = self.files {
+            let _ = t.await;
         }
-        if let Some(t) = self.own_rt {
-            let _ = t.join();
+        if let Some(t) = self.journal {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
         }
     }
 }
@@ -243,12 +228,12 @@ pub fn journal_options(backend: &str) -> JournalOptions {
 /// makes the follower wait (no unbounded backlog in memory).
 async fn forward(
     mut rx: mpsc::Receiver<LogEvent>,
-    tx: SyncSender<Msg>,
+    tx: mpsc::Sender<Msg>,
     log: Arc<Logger>,
     jail: String,
 ) {
     while let Some(ev) = rx.recv().await {
-        let mut msg = match ev {
+        let msg = match ev {
             LogEvent::Lines {
                 path,
                 lines,
@@ -286,15 +271,8 @@ async fn forward(
                 continue;
             }
         };
-        loop {
-            match tx.try_send(msg) {
-                Ok(()) => break,
-                Err(TrySendError::Full(m)) => {
-                    msg = m;
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-                Err(TrySendError::Disconnected(_)) => return,
-            }
+        if tx.send(msg).await.is_err() {
+            return;
         }
     }
 }
@@ -307,7 +285,7 @@ fn journal_loop(
     matches: Vec<String>,
     findtime: f64,
     saved: Option<(f64, Option<String>)>,
-    tx: SyncSender<Msg>,
+    tx: mpsc::Sender<Msg>,
     stop: Arc<AtomicBool>,
     log: Arc<Logger>,
 ) {
@@ -369,7 +347,7 @@ fn journal_loop(
         if !batch.is_empty() || (at_end && !told_end) {
             told_end |= at_end;
             if tx
-                .send(Msg::Journal {
+                .blocking_send(Msg::Journal {
                     lines: batch,
                     at_end,
                 })
@@ -392,7 +370,7 @@ fn journal_loop(
     _matches: Vec<String>,
     _findtime: f64,
     _saved: Option<(f64, Option<String>)>,
-    _tx: SyncSender<Msg>,
+    _tx: mpsc::Sender<Msg>,
     _stop: Arc<AtomicBool>,
     log: Arc<Logger>,
 ) {

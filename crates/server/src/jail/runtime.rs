@@ -1,31 +1,45 @@
-//! A started jail: one thread that owns the jail's engine (filter, fail
-//! manager, ignore list, actions, ban list) and a feeder that follows its
-//! logs (fail2ban: the jail's filter thread and actions thread, `jail.py`
-//! `start`/`stop`).
+//! A started jail: an engine (filter, fail manager, ignore list, actions,
+//! ban list) driven by a task on the jails' shared runtime, and a feeder
+//! that follows its logs (fail2ban: the jail's filter thread and actions
+//! thread, `jail.py` `start`/`stop`).
 //!
-//! Everything that changes the ban list goes through the engine thread's
-//! inbox, in order: log lines, `banip`/`unbanip`, `attempt`, `unban --all`,
-//! option changes, stop. The transmitter waits for the answer of a command
-//! (as fail2ban runs these in its command handler), but never runs a shell
-//! command itself; log-driven bans never touch the socket at all. The
-//! transmitter reads the live ban list and counters from [`SharedLive`],
-//! refreshed by the engine after each step.
+//! Everything that changes the ban list goes through the engine's inbox,
+//! in order: log lines, `banip`/`unbanip`, `attempt`, `unban --all`, option
+//! changes, stop. The driver task takes what is queued and runs it as one
+//! step on a blocking-pool thread (see [`pool`]), so no jail waits for
+//! another's actions, and one jail's steps never overlap. The transmitter
+//! waits for the answer of a command (as fail2ban runs these in its command
+//! handler), but never runs a shell command itself; log-driven bans never
+//! touch the socket at all. The transmitter reads the live ban list and
+//! counters from [`SharedLive`], refreshed by the engine after each step.
 
 use std::path::PathBuf;
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::time::Duration;
 
+use tokio::runtime::Handle;
+use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::task::JoinHandle;
+
+use super::engine::Engine;
+use super::follow::Feeder;
 use super::{Jail, Live, SharedLive};
 use crate::database::Database;
 use crate::journal::JournalLine;
 use crate::log::Logger;
+use crate::mytime;
+
+pub mod pool;
 
 /// A shared database handle (one sqlite connection for every jail, as
 /// fail2ban's single `Fail2BanDb`).
 pub type SharedDb = Arc<Mutex<Database>>;
 
-/// What the engine thread is asked to do.
+/// A reply to the one who asked.
+pub type Reply<T> = std_mpsc::Sender<T>;
+
+/// What the engine is asked to do.
 pub enum Msg {
     /// New complete lines of a log file; `pos`/`hash` after them.
     Lines {
@@ -48,32 +62,34 @@ pub enum Msg {
         at_end: bool,
     },
     /// `set <jail> banip <ip>...`: the number newly banned.
-    Ban(Vec<String>, mpsc::Sender<i64>),
+    Ban(Vec<String>, Reply<i64>),
     /// `set <jail> attempt <ip> [<match>...]`.
-    Attempt(String, Vec<String>, mpsc::Sender<()>),
+    Attempt(String, Vec<String>, Reply<()>),
     /// `unbanip`: `(count, addresses not banned)`.
-    Unban(Vec<String>, mpsc::Sender<(i64, Vec<String>)>),
+    Unban(Vec<String>, Reply<(i64, Vec<String>)>),
     /// `unban --all` for this jail: the number unbanned.
-    UnbanAll(mpsc::Sender<i64>),
+    UnbanAll(Reply<i64>),
     /// The options changed (a `set`, or the end of a reload).
     Config(Box<Jail>),
-    /// Stop the jail: flush bans, stop actions, save positions.
-    Stop(mpsc::Sender<()>),
+    /// Stop the jail: flush bans, stop actions, save positions. The answer
+    /// is the stop's `fail2ban.actions` log lines, for the caller to log.
+    Stop(Reply<Vec<(i64, String)>>),
     /// Write the log positions now (before the files are followed anew).
-    SavePositions(mpsc::Sender<()>),
+    SavePositions(Reply<()>),
 }
 
 /// The server's side of a started jail.
 #[derive(Clone)]
 pub struct JailHandle {
-    tx: SyncSender<Msg>,
+    tx: mpsc::Sender<Msg>,
     live: SharedLive,
     inner: Arc<Mutex<Option<Parts>>>,
 }
 
 struct Parts {
-    thread: JoinHandle<()>,
-    feeder: super::follow::Feeder,
+    driver: JoinHandle<()>,
+    feeder: Feeder,
+    rt: Handle,
     /// What the feeder follows: log paths, or journal matches.
     sources: Sources,
     db: Option<SharedDb>,
@@ -95,50 +111,74 @@ impl std::fmt::Debug for JailHandle {
 /// Depth of the engine's inbox: a feeder that outruns the engine waits.
 const INBOX: usize = 64;
 
-impl JailHandle {
-    /// Starts the jail's engine thread and its log feeder.
-    pub fn start(jail: &Jail, db: Option<SharedDb>, log: Arc<Logger>) -> JailHandle {
-        let (tx, rx): (SyncSender<Msg>, Receiver<Msg>) = mpsc::sync_channel(INBOX);
-        let live: SharedLive = Arc::new(Mutex::new(Live::default()));
-        let conf = jail.clone();
-        let (ready_tx, ready_rx) = mpsc::channel();
-        let thread = {
-            let live = live.clone();
-            let log = log.clone();
-            let db = db.clone();
-            std::thread::Builder::new()
-                .name(format!("f2b/j.{}", jail.name))
-                .spawn(move || {
-                    let mut e = super::engine::Engine::new(conf, db, log, live);
-                    e.start();
-                    let _ = ready_tx.send(());
-                    e.run(rx);
-                })
-        };
-        let thread = match thread {
-            Ok(t) => t,
-            Err(e) => {
-                log.error(
-                    "jail",
-                    &format!("[{}] cannot start the jail thread: {e}", jail.name),
-                );
-                return JailHandle {
-                    tx,
-                    live,
-                    inner: Arc::new(Mutex::new(None)),
-                };
+/// Most messages taken into one step (a step holds the engine; the
+/// transmitter's request behind a long backlog waits for it).
+const STEP_MSGS: usize = 16;
+
+/// A jail whose stop was requested; [`Stopping::wait`] waits for it.
+pub struct Stopping {
+    done: std_mpsc::Receiver<Vec<(i64, String)>>,
+    log: Option<Arc<Logger>>,
+}
+
+impl Stopping {
+    /// Waits until the feeder and the engine have stopped (bans flushed,
+    /// actions stopped, positions saved), then logs the stop's action lines
+    /// (so that jails stopped together still log one after the other).
+    pub fn wait(self) {
+        // The sender is dropped unused when there was nothing to stop.
+        let lines = self.done.recv().unwrap_or_default();
+        if let Some(log) = self.log {
+            for (lvl, msg) in lines {
+                log.log("actions", lvl, &msg);
             }
+        }
+    }
+}
+
+impl JailHandle {
+    /// Starts the jail's engine (actions started, bans restored) on the
+    /// jails' runtime, waits until it is ready, then starts following.
+    pub fn start(jail: &Jail, db: Option<SharedDb>, log: Arc<Logger>) -> JailHandle {
+        let (tx, rx) = mpsc::channel(INBOX);
+        let live: SharedLive = Arc::new(Mutex::new(Live::default()));
+        let Some(rt) = pool::handle() else {
+            log.error(
+                "jail",
+                &format!("[{}] cannot start the jails' thread", jail.name),
+            );
+            return JailHandle {
+                tx,
+                live,
+                inner: Arc::new(Mutex::new(None)),
+            };
+        };
+        let (ready_tx, ready_rx) = std_mpsc::channel();
+        let driver = {
+            let (conf, db, log, live) = (jail.clone(), db.clone(), log.clone(), live.clone());
+            rt.spawn(async move {
+                let started = tokio::task::spawn_blocking(move || {
+                    let mut e = Engine::new(conf, db, log, live);
+                    e.start();
+                    e
+                })
+                .await;
+                let Ok(engine) = started else { return };
+                let _ = ready_tx.send(());
+                drive(engine, rx).await;
+            })
         };
         // The engine restored its bans and read the log positions before
         // the feeder starts, so the first lines continue where they stopped.
         let _ = ready_rx.recv();
-        let feeder = super::follow::Feeder::start(jail, db.as_ref(), tx.clone(), log.clone());
+        let feeder = Feeder::start(jail, db.as_ref(), tx.clone(), log.clone(), &rt);
         JailHandle {
             tx,
             live,
             inner: Arc::new(Mutex::new(Some(Parts {
-                thread,
+                driver,
                 feeder,
+                rt,
                 sources: sources(jail),
                 db,
                 log,
@@ -151,9 +191,27 @@ impl JailHandle {
         self.live.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
-    fn ask<T>(&self, make: impl FnOnce(mpsc::Sender<T>) -> Msg) -> Option<T> {
-        let (rtx, rrx) = mpsc::channel();
-        self.tx.send(make(rtx)).ok()?;
+    /// Queues `m`; false once the engine is gone. Called from threads
+    /// outside the jails' runtime (the socket thread may be inside a
+    /// runtime of its own, so no `blocking_send`).
+    fn put(&self, mut m: Msg) -> bool {
+        loop {
+            match self.tx.try_send(m) {
+                Ok(()) => return true,
+                Err(TrySendError::Full(back)) => {
+                    m = back;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(TrySendError::Closed(_)) => return false,
+            }
+        }
+    }
+
+    fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Msg) -> Option<T> {
+        let (rtx, rrx) = std_mpsc::channel();
+        if !self.put(make(rtx)) {
+            return None;
+        }
         rrx.recv().ok()
     }
 
@@ -182,7 +240,7 @@ impl JailHandle {
     pub fn reconfigure(&self, jail: &Jail) {
         let mut conf = jail.clone();
         conf.runtime = None;
-        let _ = self.tx.send(Msg::Config(Box::new(conf)));
+        self.put(Msg::Config(Box::new(conf)));
         let Ok(mut guard) = self.inner.lock() else {
             return;
         };
@@ -190,25 +248,89 @@ impl JailHandle {
         if parts.sources == sources(jail) {
             return;
         }
-        let old = std::mem::replace(&mut parts.feeder, super::follow::Feeder::idle());
-        old.stop();
+        let old = std::mem::replace(&mut parts.feeder, Feeder::idle());
+        let (done_tx, done_rx) = std_mpsc::channel::<()>();
+        parts.rt.spawn(async move {
+            old.stop().await;
+            drop(done_tx);
+        });
+        let _ = done_rx.recv();
         let _ = self.ask(Msg::SavePositions);
-        parts.feeder = super::follow::Feeder::start(
+        parts.feeder = Feeder::start(
             jail,
             parts.db.as_ref(),
             self.tx.clone(),
             parts.log.clone(),
+            &parts.rt,
         );
         parts.sources = sources(jail);
     }
 
-    /// Stops the feeder, then the engine (bans flushed, actions stopped,
-    /// positions saved), and waits for both.
-    pub fn stop(&self) {
+    /// Starts stopping: the feeder stops, the lines it already sent are
+    /// processed, then the engine stops (bans flushed, actions stopped,
+    /// positions saved). Returns at once; many jails stop concurrently.
+    pub fn stop_begin(&self) -> Stopping {
+        let (done_tx, done_rx) = std_mpsc::channel();
         let parts = self.inner.lock().ok().and_then(|mut p| p.take());
-        let Some(parts) = parts else { return };
-        parts.feeder.stop();
-        let _ = self.ask(Msg::Stop);
-        let _ = parts.thread.join();
+        let log = parts.as_ref().map(|p| p.log.clone());
+        if let Some(p) = parts {
+            let tx = self.tx.clone();
+            p.rt.spawn(async move {
+                p.feeder.stop().await;
+                let (r, answer) = std_mpsc::channel();
+                let _ = tx.send(Msg::Stop(r)).await;
+                let _ = p.driver.await;
+                // The driver is done, so the answer (if any) is there.
+                let _ = done_tx.send(answer.try_recv().unwrap_or_default());
+            });
+        }
+        Stopping { done: done_rx, log }
+    }
+
+    /// Stops the jail and waits for it.
+    pub fn stop(&self) {
+        self.stop_begin().wait();
+    }
+}
+
+/// Runs the engine: waits for messages or the next timed work, then runs
+/// what is queued as one step on a blocking-pool thread.
+async fn drive(mut engine: Engine, mut rx: mpsc::Receiver<Msg>) {
+    let mut open = true;
+    loop {
+        let mut msgs = Vec::new();
+        if open {
+            let wait = engine.next_wake() - mytime::now();
+            // At least 10 ms: work that stays due (an unban whose action
+            // keeps failing) must not spin. NaN counts as due.
+            let wait = if wait.is_nan() {
+                0.01
+            } else {
+                wait.clamp(0.01, 3600.0)
+            };
+            tokio::select! {
+                m = rx.recv() => match m {
+                    Some(m) => msgs.push(m),
+                    None => open = false,
+                },
+                _ = tokio::time::sleep(Duration::from_secs_f64(wait)) => {}
+            }
+            while msgs.len() < STEP_MSGS {
+                match rx.try_recv() {
+                    Ok(m) => msgs.push(m),
+                    Err(_) => break,
+                }
+            }
+        }
+        let closed = !open;
+        let step = tokio::task::spawn_blocking(move || {
+            let done = engine.step(msgs, closed);
+            (engine, done)
+        })
+        .await;
+        match step {
+            Ok((e, false)) => engine = e,
+            _ => return,
+        }
     }
 }

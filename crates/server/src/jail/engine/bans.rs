@@ -210,13 +210,22 @@ impl Engine {
 
     /// Logs the actions' events in fail2ban's words (internals §E.5).
     pub(super) fn log_events(&self, ev: &[Event]) {
+        for (lvl, msg) in self.event_lines(ev) {
+            self.log.log("actions", lvl, &msg);
+        }
+    }
+
+    /// The `fail2ban.actions` log lines of the actions' events.
+    pub(super) fn event_lines(&self, ev: &[Event]) -> Vec<(i64, String)> {
+        use crate::log::level::{INFO, NOTICE};
         let j = &self.conf.name;
+        let mut out = Vec::new();
         for e in ev {
             match e {
-                Event::Ban { id, restored } => self.log.notice(
-                    "actions",
-                    &format!("[{j}] {}Ban {id}", if *restored { "Restore " } else { "" }),
-                ),
+                Event::Ban { id, restored } => out.push((
+                    NOTICE,
+                    format!("[{j}] {}Ban {id}", if *restored { "Restore " } else { "" }),
+                )),
                 Event::AlreadyBanned { id, seconds } => {
                     let lvl = if *seconds < 3.0 {
                         10
@@ -225,21 +234,21 @@ impl Engine {
                     } else {
                         30
                     };
-                    self.log
-                        .log("actions", lvl, &format!("[{j}] {id} already banned"));
+                    out.push((lvl, format!("[{j}] {id} already banned")));
                 }
-                Event::Expired { id } => self
-                    .log
-                    .info("actions", &format!("[{j}] Ignore {id}, expired bantime")),
-                Event::Reban { id } => self.log.notice("actions", &format!("[{j}] Reban {id}")),
-                Event::Unban { id } => self.log.notice("actions", &format!("[{j}] Unban {id}")),
-                Event::Flush { action } => self
-                    .log
-                    .notice("actions", &format!("[{j}] Flush ticket(s) with {action}")),
+                Event::Expired { id } => {
+                    out.push((INFO, format!("[{j}] Ignore {id}, expired bantime")))
+                }
+                Event::Reban { id } => out.push((NOTICE, format!("[{j}] Reban {id}"))),
+                Event::Unban { id } => out.push((NOTICE, format!("[{j}] Unban {id}"))),
+                Event::Flush { action } => {
+                    out.push((NOTICE, format!("[{j}] Flush ticket(s) with {action}")))
+                }
                 // ironban-action logs the failure itself (through the
                 // `log` bridge into this log).
                 Event::ActionFailed { .. } => {}
             }
         }
+        out
     }
 }
