@@ -104,6 +104,8 @@ impl Run {
             ignore_pending: opts.out.is_some(),
             keep_pref_groups: opts.verbose > 0,
             logtimezone: opts.timezone.clone(),
+            // Only `--out` prints a failure's matched lines.
+            keep_matches: opts.out.is_some(),
             ..FilterOptions::default()
         };
         if let Some(u) = &opts.usedns {

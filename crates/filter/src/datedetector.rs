@@ -11,11 +11,10 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::datetemplate::{
-    has_epoch_placeholder, unbound_pattern, DateTemplate, Kind, LINE_BEGIN, LINE_END,
+    has_epoch_placeholder, unbound_pattern, DateTemplate, LINE_BEGIN, LINE_END,
 };
 use crate::error::Error;
 use crate::pattern::Captures;
-use crate::strptime::TimeContext;
 
 /// fail2ban's default templates, in order (`DateDetectorCache.DEFAULT_TEMPLATES`).
 pub const DEFAULT_TEMPLATES: [&str; 17] = [
@@ -204,17 +203,6 @@ pub struct DateMatch {
     pub index: usize,
 }
 
-/// The last date conversion: template, second of "now", zone, the text
-/// spanned by the template's groups and their spans relative to it.
-#[derive(Debug, Default)]
-struct DateCache {
-    valid: bool,
-    key: (usize, i64, Option<i32>),
-    text: Vec<u8>,
-    spans: Vec<Option<(usize, usize)>>,
-    result: Option<f64>,
-}
-
 /// Finds dates in lines (fail2ban: `DateDetector`).
 #[derive(Debug, Default)]
 pub struct DateDetector {
@@ -227,7 +215,7 @@ pub struct DateDetector {
     first_unused: usize,
     /// Whether the line being matched is all ASCII (computed once per line).
     line_ascii: bool,
-    date_cache: std::cell::RefCell<DateCache>,
+    date_cache: std::cell::RefCell<cache::DateCache>,
     /// `logtimezone`, in minutes.
     pub default_tz: Option<i32>,
 }
@@ -369,6 +357,12 @@ impl DateDetector {
 
     /// Finds the date in `line` (fail2ban: `DateDetector.matchTime`).
     pub fn match_time(&mut self, line: &str) -> Option<DateMatch> {
+        self.match_time_at(line, crate::strptime::clock_now())
+    }
+
+    /// [`DateDetector::match_time`] with "now" (for the templates'
+    /// last-use times) already read by the caller.
+    pub(crate) fn match_time_at(&mut self, line: &str, now: f64) -> Option<DateMatch> {
         if self.templates.is_empty() {
             let _ = self.add_defaults(None, None);
         }
@@ -454,10 +448,6 @@ impl DateDetector {
             }
         }
         let (distance, endpos, i) = matched?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0);
         {
             let t = &mut self.templates[i];
             t.hits += 1;
@@ -483,66 +473,6 @@ impl DateDetector {
         }
         self.last_idx = idx;
         Some(DateMatch { span, index: idx })
-    }
-
-    /// The time of the last match of template `index` (fail2ban: `getTime`).
-    ///
-    /// Consecutive syslog lines mostly carry the same date text; when the
-    /// template, the text its groups captured and the second of "now" (the
-    /// only part of "now" strptime reads) are those of the previous call,
-    /// the previous result is returned without converting again.
-    pub fn get_time(&self, line: &str, m: &DateMatch, ctx: &TimeContext) -> Option<f64> {
-        let ctx = TimeContext {
-            default_tz: self.default_tz,
-            ..*ctx
-        };
-        let t = &self.templates.get(m.index)?.template;
-        let caps = &self.caps[m.index];
-        if !matches!(t.kind, Kind::Pattern(_)) {
-            return t.get_date(line, caps, &ctx);
-        }
-        let Ok(mut cache) = self.date_cache.try_borrow_mut() else {
-            return t.get_date(line, caps, &ctx);
-        };
-        let now_sec = ctx.now().floor() as i64;
-        let (mut lo, mut hi) = (usize::MAX, 0);
-        for i in 0..caps.len() {
-            if let Some((s, e)) = caps.get(i) {
-                lo = lo.min(s);
-                hi = hi.max(e);
-            }
-        }
-        if lo > hi {
-            return t.get_date(line, caps, &ctx);
-        }
-        let key = (Arc::as_ptr(t) as usize, now_sec, ctx.default_tz);
-        let c = &mut *cache;
-        let mut same = c.valid
-            && c.key == key
-            && c.spans.len() == caps.len()
-            && line.as_bytes().get(lo..hi) == Some(&c.text[..]);
-        if same {
-            for i in 0..caps.len() {
-                let rel = caps.get(i).map(|(s, e)| (s - lo, e - lo));
-                if c.spans[i] != rel {
-                    same = false;
-                    break;
-                }
-            }
-        }
-        if same {
-            return c.result;
-        }
-        let result = t.get_date(line, caps, &ctx);
-        c.valid = true;
-        c.key = key;
-        c.text.clear();
-        c.text.extend_from_slice(&line.as_bytes()[lo..hi]);
-        c.spans.clear();
-        c.spans
-            .extend((0..caps.len()).map(|i| caps.get(i).map(|(s, e)| (s - lo, e - lo))));
-        c.result = result;
-        result
     }
 
     /// Moves a template up when its weight grew (fail2ban: `_reorderTemplate`).
@@ -600,5 +530,6 @@ fn replace_date_placeholder(pattern: &str, with: &str) -> String {
     out
 }
 
+mod cache;
 #[cfg(test)]
 mod tests;

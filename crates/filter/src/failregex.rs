@@ -370,16 +370,47 @@ impl Regex {
         }
     }
 
+    /// The byte every matching (single-line) buffer starts with, if the
+    /// prefilter knows one: a one-byte test before calling [`Regex::is_match_in`].
+    pub(crate) fn first_byte(&self) -> Option<u8> {
+        self.prefilter
+            .prefix()
+            .and_then(|p| p.as_bytes().first().copied())
+    }
+
     /// The index of a named group.
     pub(crate) fn group_index(&self, name: &str) -> Option<usize> {
         self.pattern.capture_index(name)
     }
 
     /// Groups and line indexes of the match `is_match_in` left in `caps`.
+    /// The groups of a one-line match without `content` (the prefregex's
+    /// groups as a failure inherits them), not copying the content text.
+    pub(crate) fn groups_without_content(&self, buf: &str, caps: &Captures) -> Groups {
+        if !self.alt.is_empty() || !self.tuple.is_empty() {
+            let mut g = self.match_from(buf, 1, caps).groups;
+            g.remove("content");
+            return g;
+        }
+        let mut groups = Groups::with_capacity(self.names.len());
+        for (i, n) in &self.names {
+            if &**n == "content" {
+                continue;
+            }
+            let v = match caps.text(buf, *i) {
+                Some(t) => GroupValue::Str(t.to_string()),
+                None => GroupValue::None,
+            };
+            groups.push_unique(n.clone(), v);
+        }
+        groups
+    }
+
     pub(crate) fn match_from(&self, buf: &str, nlines: usize, caps: &Captures) -> RegexMatch {
         let (ms, me) = caps.get(0).unwrap_or((0, 0));
+        // Room for the prefregex groups a failure merges in (`merged_over`).
         let mut groups =
-            Groups::with_capacity(self.names.len() + self.alt.len() + self.tuple.len());
+            Groups::with_capacity(self.names.len() + self.alt.len() + self.tuple.len() + 2);
         for (i, n) in &self.names {
             let v = match caps.text(buf, *i) {
                 Some(t) => GroupValue::Str(t.to_string()),

@@ -9,18 +9,21 @@
 //! `_mergeFailure`.)
 
 use std::collections::{BTreeSet, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use self::failure::Step;
 use crate::datedetector::DateDetector;
 use crate::error::{Error, ErrorKind};
 use crate::failregex::{
     tuple_lines_buf, tuple_text, GroupValue, Groups, Regex, RegexMatch, TupleLine, UseDns,
 };
-use crate::ipdns::{text_to_ip, Cidr, IpAddr};
+use crate::ipdns::IpAddr;
 use crate::pattern::Captures;
 use crate::strptime::{zone_offset, TimeContext};
 
+mod failure;
 mod mlfid;
+mod single;
 
 /// A filter's settings as plain strings and flags, wherever they came from
 /// (a filter file through ironban-config, `fail2ban-regex` arguments, the
@@ -54,6 +57,11 @@ pub struct FilterOptions {
     pub keep_pref_groups: bool,
     /// Where the options come from (e.g. the filter file), for messages.
     pub origin: Option<String>,
+    /// Record the matched lines of each failure ([`FailData::matches`],
+    /// [`Failure::matches`]). A caller that never reads them (fail2ban-regex
+    /// without `--out`) turns this off to save copying every failing line;
+    /// verdicts do not depend on it.
+    pub keep_matches: bool,
 }
 
 impl Default for FilterOptions {
@@ -72,6 +80,7 @@ impl Default for FilterOptions {
             now: None,
             keep_pref_groups: false,
             origin: None,
+            keep_matches: true,
         }
     }
 }
@@ -108,11 +117,12 @@ impl FailData {
         self.groups.remove(k).is_some_and(|v| v.truthy())
     }
 
-    fn update_users(&mut self, user: Option<String>) -> Option<BTreeSet<String>> {
+    /// Adds a user; the number of users seen (`None` = no `users` key).
+    fn update_users(&mut self, user: Option<String>) -> Option<usize> {
         if let Some(u) = user {
             self.users.get_or_insert_with(BTreeSet::new).insert(u);
         }
-        self.users.clone()
+        self.users.as_ref().map(BTreeSet::len)
     }
 }
 
@@ -187,19 +197,11 @@ pub struct Filter {
     content_buf: String,
     /// Index of the prefregex's `content` group.
     pref_content: Option<usize>,
+    /// Per failregex, the first byte its buffer must start with (`None` = any).
+    fail_first: Vec<Option<u8>>,
 }
 
 const MLFID_CACHE_MAX: usize = 100;
-
-/// What the failregex loop does after [`Filter::report_match`].
-enum Step {
-    /// Go on (and stop unless every regex is checked).
-    Next,
-    /// Try the next failregex.
-    Skip,
-    /// Return the failures found so far.
-    Stop,
-}
 
 impl Filter {
     /// Compiles a filter (fail2ban: `setMaxLines`, `prefRegex`, `addFailRegex`, …).
@@ -265,7 +267,6 @@ impl Filter {
         Ok(Filter {
             opts,
             pref,
-            fail,
             ignore,
             caps_pref,
             caps_fail,
@@ -281,6 +282,8 @@ impl Filter {
             buf: String::new(),
             content_buf: String::new(),
             pref_content,
+            fail_first: fail.iter().map(Regex::first_byte).collect(),
+            fail,
         })
     }
 
@@ -330,9 +333,10 @@ impl Filter {
         &self.info
     }
 
+    /// The time context of one line: "now" is read once per line.
     fn ctx(&self) -> TimeContext {
         TimeContext {
-            now: self.opts.now,
+            now: Some(self.opts.now.unwrap_or_else(crate::strptime::clock_now)),
             default_tz: None,
         }
     }
@@ -346,7 +350,7 @@ impl Filter {
         let mut use_last_time = false;
         let ctx = self.ctx();
         if let Some(dd) = self.date_detector.as_mut() {
-            if let Some(m) = dd.match_time(line) {
+            if let Some(m) = dd.match_time_at(line, ctx.now()) {
                 let (s, e) = m.span;
                 split = Some((s, e));
                 if s < e {
@@ -438,138 +442,6 @@ impl Filter {
             }
         }
         found
-    }
-
-    /// `find_failure` for `maxlines` 1, without building the line tuple:
-    /// the regexes run on a reused buffer, and strings are made only for a
-    /// line a failregex matches. With one line the buffer the failregexes
-    /// see never changes within a line (the prefregex's `content` if it has
-    /// one, else the line without its date), which the general path reaches
-    /// by rebuilding it.
-    fn find_failure_single(
-        &mut self,
-        line: &str,
-        split: Option<(usize, usize)>,
-        use_last_time: bool,
-        date: Option<f64>,
-    ) -> Vec<Failure> {
-        self.info = LineInfo::default();
-        self.line_buffer.clear();
-        let mut out = Vec::new();
-        let mut buf = std::mem::take(&mut self.buf);
-        let mut content = std::mem::take(&mut self.content_buf);
-        buf.clear();
-        match split {
-            Some((s, e)) => {
-                buf.push_str(&line[..s]);
-                buf.push_str(&line[e..]);
-            }
-            None => buf.push_str(line),
-        }
-        buf.push('\n');
-        self.single_lines(
-            line,
-            split,
-            use_last_time,
-            date,
-            &buf,
-            &mut content,
-            &mut out,
-        );
-        self.buf = buf;
-        self.content_buf = content;
-        out
-    }
-
-    /// The body of [`Filter::find_failure_single`], on its buffers.
-    #[allow(clippy::too_many_arguments)]
-    fn single_lines(
-        &mut self,
-        line: &str,
-        split: Option<(usize, usize)>,
-        use_last_time: bool,
-        date: Option<f64>,
-        buf: &str,
-        content: &mut String,
-        out: &mut Vec<Failure>,
-    ) {
-        let defcidr_raw = self.opts.usedns == UseDns::Raw || self.opts.return_raw_host;
-        let ascii = buf.is_ascii();
-        if !self.ignore.is_empty()
-            && self.ignore.len() + 2 < self.fail.len()
-            && self.ignore_line(buf, 1, None, &[]).is_some()
-        {
-            return;
-        }
-        let mut sbuf = buf;
-        let mut sascii = ascii;
-        let mut pre_groups: Option<Groups> = None;
-        if let Some(pref) = &self.pref {
-            let caps = self.caps_pref.as_mut().expect("captures for prefregex");
-            if !pref.is_match_in(buf, ascii, caps) {
-                return;
-            }
-            self.info.pref_matched = true;
-            if self.opts.keep_pref_groups {
-                let mut g = pref.match_from(buf, 1, caps).groups;
-                self.info.pref_groups = Some(g.clone());
-                g.remove("content");
-                pre_groups = Some(g);
-            }
-            if let Some((cs, ce)) = self.pref_content.and_then(|i| caps.get(i)) {
-                if cs < ce {
-                    content.clear();
-                    content.push_str(&buf[cs..ce]);
-                    content.push('\n');
-                    sbuf = content.as_str();
-                    sascii = ascii || sbuf.is_ascii();
-                }
-            }
-        }
-        for idx in 0..self.fail.len() {
-            if !self.fail[idx].is_match_in(sbuf, sascii, &mut self.caps_fail[idx]) {
-                continue;
-            }
-            let m = self.fail[idx].match_from(sbuf, 1, &self.caps_fail[idx]);
-            let tuple: TupleLine = match split {
-                _ if use_last_time => {
-                    (String::new(), self.last_time_text.clone(), line.to_string())
-                }
-                Some((s, e)) => (
-                    line[..s].to_string(),
-                    line[s..e].to_string(),
-                    line[e..].to_string(),
-                ),
-                None => (String::new(), String::new(), line.to_string()),
-            };
-            let org = [tuple];
-            if !self.ignore.is_empty() && self.ignore_line(sbuf, 1, Some(&m), &org).is_some() {
-                if !self.opts.check_all_regex {
-                    break;
-                }
-                continue;
-            }
-            let pg = match (&pre_groups, &self.pref, &self.caps_pref) {
-                (Some(_), _, _) => pre_groups.take().unwrap_or_default(),
-                (None, Some(pref), Some(caps)) => {
-                    let mut g = pref.match_from(buf, 1, caps).groups;
-                    g.remove("content");
-                    g
-                }
-                _ => Groups::new(),
-            };
-            let [tuple] = org;
-            let step = self.report_match(idx, m.groups, &pg, vec![tuple], date, defcidr_raw, out);
-            pre_groups = Some(pg);
-            match step {
-                Step::Stop => return,
-                Step::Skip => continue,
-                Step::Next => {}
-            }
-            if !self.opts.check_all_regex {
-                break;
-            }
-        }
     }
 
     /// fail2ban: `Filter.findFailure`.
@@ -687,137 +559,6 @@ impl Filter {
             }
         }
         out
-    }
-
-    /// One failregex match turned into failures (the tail of fail2ban's
-    /// `findFailure` loop body): merges prefregex groups, handles `mlfid`,
-    /// finds the failure ids and pushes to `out`.
-    #[allow(clippy::too_many_arguments)]
-    fn report_match(
-        &mut self,
-        idx: usize,
-        groups: Groups,
-        pre_groups: &Groups,
-        matched_lines: Vec<TupleLine>,
-        date: Option<f64>,
-        defcidr_raw: bool,
-        out: &mut Vec<Failure>,
-    ) -> Step {
-        let mut groups = groups;
-        if !pre_groups.is_empty() {
-            // A group the failregex did not fill keeps the prefregex's
-            // value (dovecot's `<ADDR>` in prefregex; upstream sample
-            // dovecot:143 requires it).
-            groups = Groups::merged_over(pre_groups, groups);
-        }
-        let mlfid: Option<Arc<str>> = groups.get("mlfid").and_then(|v| v.as_str().map(Arc::from));
-        let fail_rc = match &mlfid {
-            Some(id) => {
-                let f = self.merge_failure(id, groups, matched_lines);
-                if f.lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .truthy("nofail")
-                    && !self.opts.check_all_regex
-                {
-                    return Step::Stop;
-                }
-                f
-            }
-            None => {
-                let mut f = FailData {
-                    groups,
-                    ..FailData::default()
-                };
-                f.matches = Some(matched_lines);
-                Arc::new(Mutex::new(f))
-            }
-        };
-        let ids = {
-            let mut fail = fail_rc
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let fid = fail.text("fid").map(str::to_string);
-            let mut cidr = if defcidr_raw { Cidr::Raw } else { Cidr::Unspec };
-            let mut raw = defcidr_raw;
-            let ip: Option<String>;
-            let plen =
-                |f: &FailData, fam: Cidr| match f.text("cidr").and_then(|c| c.parse::<u8>().ok()) {
-                    Some(p) if p > 0 => Cidr::Plen(p),
-                    _ => fam,
-                };
-            if let Some(v) = fail.text("ip4") {
-                ip = Some(v.to_string());
-                cidr = plen(&fail, Cidr::FamV4);
-                raw = true;
-            } else if let Some(v) = fail.text("ip6") {
-                ip = Some(v.to_string());
-                cidr = plen(&fail, Cidr::FamV6);
-                raw = true;
-            } else if let Some(v) = fail.text("dns") {
-                ip = Some(v.to_string());
-            } else {
-                if fid.is_none() && mlfid.is_none() {
-                    // fail2ban raises "No group found" here; it is logged and skipped.
-                    return Step::Skip;
-                }
-                ip = fid.clone();
-                raw = true;
-            }
-            match ip {
-                None => {
-                    fail.mlfpending = true;
-                    if !self.opts.check_all_regex && self.opts.ignore_pending {
-                        return Step::Stop;
-                    }
-                    vec![None]
-                }
-                Some(ip) if raw => {
-                    let defc = if defcidr_raw { Cidr::Raw } else { Cidr::Unspec };
-                    match &fid {
-                        Some(f) if *f != ip => {
-                            fail.ip = Some(IpAddr::new(&ip, cidr));
-                            vec![Some(IpAddr::new(f, defc))]
-                        }
-                        _ => vec![Some(IpAddr::new(&ip, cidr))],
-                    }
-                }
-                Some(ip) => {
-                    let (ips, warn) = text_to_ip(&ip, self.opts.usedns);
-                    if let Some(w) = warn {
-                        if !self.warnings.contains(&w) {
-                            self.warnings.push(w);
-                        }
-                    }
-                    ips.into_iter().map(Some).collect()
-                }
-            }
-        };
-        // An mlfid failure stays shared with the cache: copy it, as
-        // fail2ban copies it under checkAllRegex.
-        let mut data = match Arc::try_unwrap(fail_rc) {
-            Ok(cell) => cell
-                .into_inner()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-            Err(rc) => rc
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .clone(),
-        };
-        let n = ids.len();
-        for (k, id) in ids.into_iter().enumerate() {
-            let d = if k + 1 == n {
-                std::mem::take(&mut data)
-            } else {
-                data.clone()
-            };
-            out.push(Failure {
-                regex_index: idx,
-                id,
-                time: date,
-                data: d,
-            });
-        }
-        Step::Next
     }
 }
 

@@ -101,53 +101,29 @@ impl Groups {
         self.entries.iter().map(|(k, v)| (&**k, v))
     }
 
-    /// Moves every entry of `other` in, as Python's `dict.update`.
-    pub(crate) fn update_from(&mut self, other: Groups, keep_existing_over_none: bool) {
-        self.entries.reserve(other.entries.len());
-        for (k, v) in other.entries {
-            // One scan per entry: replace in place or append.
-            match self.entries.iter_mut().find(|(e, _)| *e == k) {
-                Some(_) if keep_existing_over_none && v == GroupValue::None => {}
-                Some((_, old)) => *old = v,
-                None => self.entries.push((k, v)),
-            }
-        }
-    }
-
     /// Python's `merged = pre.copy(); merged.update(new)` where a `None`
     /// in `new` keeps `pre`'s value: `pre`'s keys first, in order, then the
-    /// keys only `new` has. Builds the result once instead of copying `pre`
-    /// and searching it for every key of `new`.
+    /// keys only `new` has, without copying `pre` first.
     pub(crate) fn merged_over(pre: &Groups, new: Groups) -> Groups {
-        if new.entries.len() > 64 {
-            let mut merged = pre.clone();
-            merged.update_from(new, true);
-            return merged;
-        }
-        let mut out = Groups::with_capacity(pre.len() + new.len());
-        let mut new = new.entries;
-        // Bit i: new's entry i was a key of `pre` (taken or superseded).
-        let mut seen: u64 = 0;
-        for (k, v) in &pre.entries {
-            let pos = new.iter().position(|(n, _)| n == k);
-            let value = match pos {
-                Some(p) if new[p].1 != GroupValue::None => {
-                    std::mem::replace(&mut new[p].1, GroupValue::None)
+        // In place in `new`'s vector (callers leave room for a few more
+        // entries): each of `pre`'s keys is moved to the front, in order.
+        let mut v = new.entries;
+        for (k, pv) in pre.entries.iter().rev() {
+            let entry = match v.iter().position(|(n, _)| n == k) {
+                Some(p) => {
+                    let (name, value) = v.remove(p);
+                    let value = if value == GroupValue::None {
+                        pv.clone()
+                    } else {
+                        value
+                    };
+                    (name, value)
                 }
-                _ => v.clone(),
+                None => (k.clone(), pv.clone()),
             };
-            if let Some(p) = pos {
-                seen |= 1 << p;
-            }
-            out.entries.push((k.clone(), value));
+            v.insert(0, entry);
         }
-        out.entries.extend(
-            new.into_iter()
-                .enumerate()
-                .filter(|(i, _)| seen & (1 << i) == 0)
-                .map(|(_, e)| e),
-        );
-        out
+        Groups { entries: v }
     }
 
     pub(crate) fn push_unique(&mut self, name: Arc<str>, v: GroupValue) {

@@ -118,7 +118,7 @@ impl Filter {
         {
             let mut f = rc.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let pending = std::mem::take(&mut f.mlfpending);
-            if pending || users.as_ref().is_some_and(|u| u.len() > 1) {
+            if pending || users.is_some_and(|n| n > 1) {
                 f.groups.remove("nofail");
                 f.groups.remove("mlfgained");
                 nf &= !(8 | 1);

@@ -1,10 +1,10 @@
-//! Following a jail's log files: inotify (the `notify` crate) with polling
+//! Following a jail's log files: inotify (`backend::inotify`) with polling
 //! as the fallback and the safety net (fail2ban: `filterpyinotify.py`,
 //! `filterpoll.py`).
 //!
 //! One task per jail (all on the jails' shared thread) reads every file of
-//! the jail after each change event of the process-wide inotify watcher
-//! (`backend::inotify`) or poll tick and sends what it read as [`LogEvent`]s. Each batch of
+//! the jail after each change event of the process-wide inotify instance
+//! or poll tick, and sends what it read as [`LogEvent`]s. Each batch of
 //! lines carries the file position *after* it, so the jail stores a
 //! position in the database only once those lines were processed: after a
 //! crash a line may be read twice, never lost.

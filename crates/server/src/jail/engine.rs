@@ -34,6 +34,7 @@ mod bans;
 pub mod exec;
 mod failures;
 mod inbox;
+mod method;
 
 /// How often log positions are written (fail2ban: about every 10 s; ironban
 /// sooner, so less is read twice after a crash).

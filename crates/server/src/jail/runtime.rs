@@ -76,6 +76,17 @@ pub enum Msg {
     Stop(Reply<Vec<(i64, String)>>),
     /// Write the log positions now (before the files are followed anew).
     SavePositions(Reply<()>),
+    /// `set <jail> action <act> <method> [<json kwargs>]`.
+    ActionMethod {
+        /// The action's name.
+        action: String,
+        /// The method (`start`, `ban`, ...).
+        method: String,
+        /// Its keyword arguments as JSON.
+        kwargs: Option<String>,
+        /// What the method returned, or the exception it raised.
+        reply: Reply<Result<ironban_config::Value, crate::protocol::PyException>>,
+    },
 }
 
 /// The server's side of a started jail.
@@ -233,6 +244,23 @@ impl JailHandle {
     /// `unban --all` for this jail.
     pub fn unban_all(&self) -> i64 {
         self.ask(Msg::UnbanAll).unwrap_or(0)
+    }
+
+    /// Calls `method` of action `action` (`set <jail> action <act>
+    /// <method> [<json kwargs>]`); `None` when the jail is gone.
+    pub fn action_method(
+        &self,
+        action: &str,
+        method: &str,
+        kwargs: Option<String>,
+    ) -> Result<ironban_config::Value, crate::protocol::PyException> {
+        self.ask(|reply| Msg::ActionMethod {
+            action: action.to_string(),
+            method: method.to_string(),
+            kwargs,
+            reply,
+        })
+        .unwrap_or(Ok(ironban_config::Value::None))
     }
 
     /// New options. Changed log paths (or journal matches) are followed

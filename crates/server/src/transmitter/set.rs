@@ -537,9 +537,28 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
         "action" => {
             let act = text(arg(cmd, 2)?);
             let j = srv.jail_mut(name)?;
-            let a = j
-                .action_mut(&act)
-                .ok_or_else(|| PyException::key_error(format!("Invalid Action name: {act}")))?;
+            if j.action_mut(&act).is_none() {
+                return Err(PyException::key_error(format!(
+                    "Invalid Action name: {act}"
+                )));
+            }
+            if !multiple {
+                let key = text(arg(cmd, 3)?);
+                if ACTION_METHODS.contains(&key.as_str()) {
+                    // fail2ban: getattr(action, key)(**json.loads(kwargs)),
+                    // run by the started jail's engine, in its order.
+                    // Quiet (a reload stream): fail2ban returns before the call.
+                    let Some(h) = j.runtime.as_ref().filter(|_| !quiet) else {
+                        return Ok(Obj::None);
+                    };
+                    let kwargs = cmd.get(4).map(text);
+                    let v = h.action_method(&act, &key, kwargs)?;
+                    return Ok(q(Obj::from(v)));
+                }
+            }
+            let Some(a) = j.action_mut(&act) else {
+                return Ok(Obj::None);
+            };
             if multiple {
                 if let Value::List(items) | Value::Tuple(items) = arg(cmd, 3)? {
                     for it in items {
@@ -555,10 +574,6 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
                 return Ok(Obj::Bool(true));
             }
             let key = text(arg(cmd, 3)?);
-            if ACTION_METHODS.contains(&key.as_str()) {
-                // Running action methods belongs to ironban-action.
-                return Ok(Obj::None);
-            }
             let v = arg(cmd, 4)?.clone();
             set_prop(a, &key, v.clone());
             Ok(q(Obj::from(v)))

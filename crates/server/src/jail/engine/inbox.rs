@@ -111,6 +111,15 @@ impl Engine {
                 let lines = self.stop();
                 let _ = reply.send(lines);
             }
+            Msg::ActionMethod {
+                action,
+                method,
+                kwargs,
+                reply,
+            } => {
+                let r = self.action_method(&action, &method, kwargs.as_deref());
+                let _ = reply.send(r);
+            }
             Msg::SavePositions(reply) => {
                 self.save_positions();
                 self.publish();

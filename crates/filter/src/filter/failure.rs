@@ -1,0 +1,169 @@
+//! One failregex match turned into [`Failure`]s: prefregex groups merged
+//! in, `mlfid` handled, failure ids found (fail2ban: the tail of the
+//! `Filter.findFailure` loop body).
+
+use std::sync::{Arc, Mutex};
+
+use super::{FailData, Failure, Filter};
+use crate::failregex::{Groups, TupleLine};
+use crate::ipdns::{text_to_ip, Cidr, IpAddr};
+
+/// What the failregex loop does after [`Filter::report_match`].
+pub(super) enum Step {
+    /// Go on (and stop unless every regex is checked).
+    Next,
+    /// Try the next failregex.
+    Skip,
+    /// Return the failures found so far.
+    Stop,
+}
+
+impl Filter {
+    /// One failregex match turned into failures (the tail of fail2ban's
+    /// `findFailure` loop body): merges prefregex groups, handles `mlfid`,
+    /// finds the failure ids and pushes to `out`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn report_match(
+        &mut self,
+        idx: usize,
+        groups: Groups,
+        pre_groups: &Groups,
+        matched_lines: Vec<TupleLine>,
+        date: Option<f64>,
+        defcidr_raw: bool,
+        out: &mut Vec<Failure>,
+    ) -> Step {
+        let mut groups = groups;
+        let matched_lines = if self.opts.keep_matches {
+            matched_lines
+        } else {
+            Vec::new()
+        };
+        if !pre_groups.is_empty() {
+            // A group the failregex did not fill keeps the prefregex's
+            // value (dovecot's `<ADDR>` in prefregex; upstream sample
+            // dovecot:143 requires it).
+            groups = Groups::merged_over(pre_groups, groups);
+        }
+        let mlfid: Option<Arc<str>> = groups.get("mlfid").and_then(|v| v.as_str().map(Arc::from));
+        let fail_rc = match &mlfid {
+            Some(id) => {
+                let f = self.merge_failure(id, groups, matched_lines);
+                if f.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .truthy("nofail")
+                    && !self.opts.check_all_regex
+                {
+                    return Step::Stop;
+                }
+                f
+            }
+            None => {
+                let mut f = FailData {
+                    groups,
+                    ..FailData::default()
+                };
+                f.matches = Some(matched_lines);
+                Arc::new(Mutex::new(f))
+            }
+        };
+        let ids = {
+            let mut fail = fail_rc
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            // Read with borrowed group texts; the two changes to the
+            // failure (`mlfpending`, `ip`) are applied after.
+            let (ids, pending, own_ip) = {
+                let f: &FailData = &fail;
+                let fid = f.text("fid");
+                let mut cidr = if defcidr_raw { Cidr::Raw } else { Cidr::Unspec };
+                let mut raw = defcidr_raw;
+                let ip: Option<&str>;
+                let plen = |f: &FailData, fam: Cidr| match f
+                    .text("cidr")
+                    .and_then(|c| c.parse::<u8>().ok())
+                {
+                    Some(p) if p > 0 => Cidr::Plen(p),
+                    _ => fam,
+                };
+                if let Some(v) = f.text("ip4") {
+                    ip = Some(v);
+                    cidr = plen(f, Cidr::FamV4);
+                    raw = true;
+                } else if let Some(v) = f.text("ip6") {
+                    ip = Some(v);
+                    cidr = plen(f, Cidr::FamV6);
+                    raw = true;
+                } else if let Some(v) = f.text("dns") {
+                    ip = Some(v);
+                } else {
+                    if fid.is_none() && mlfid.is_none() {
+                        // fail2ban raises "No group found" here; it is logged and skipped.
+                        return Step::Skip;
+                    }
+                    ip = fid;
+                    raw = true;
+                }
+                match ip {
+                    None => (vec![None], true, None),
+                    Some(ip) if raw => {
+                        let defc = if defcidr_raw { Cidr::Raw } else { Cidr::Unspec };
+                        match fid {
+                            Some(fi) if fi != ip => (
+                                vec![Some(IpAddr::new(fi, defc))],
+                                false,
+                                Some(IpAddr::new(ip, cidr)),
+                            ),
+                            _ => (vec![Some(IpAddr::new(ip, cidr))], false, None),
+                        }
+                    }
+                    Some(ip) => {
+                        let (ips, warn) = text_to_ip(ip, self.opts.usedns);
+                        if let Some(w) = warn {
+                            if !self.warnings.contains(&w) {
+                                self.warnings.push(w);
+                            }
+                        }
+                        (ips.into_iter().map(Some).collect(), false, None)
+                    }
+                }
+            };
+            if pending {
+                fail.mlfpending = true;
+                if !self.opts.check_all_regex && self.opts.ignore_pending {
+                    return Step::Stop;
+                }
+            }
+            if own_ip.is_some() {
+                fail.ip = own_ip;
+            }
+            ids
+        };
+        // An mlfid failure stays shared with the cache: copy it, as
+        // fail2ban copies it under checkAllRegex.
+        let mut data = match Arc::try_unwrap(fail_rc) {
+            Ok(cell) => cell
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+            Err(rc) => rc
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone(),
+        };
+        let n = ids.len();
+        for (k, id) in ids.into_iter().enumerate() {
+            let d = if k + 1 == n {
+                std::mem::take(&mut data)
+            } else {
+                data.clone()
+            };
+            out.push(Failure {
+                regex_index: idx,
+                id,
+                time: date,
+                data: d,
+            });
+        }
+        Step::Next
+    }
+}

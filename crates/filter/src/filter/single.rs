@@ -1,0 +1,143 @@
+//! The single-line path (`maxlines` 1, most filters): the regexes run on
+//! reused buffers and nothing is allocated for a line no failregex matches
+//! (fail2ban: `Filter.findFailure` for a one-line buffer).
+
+use super::failure::Step;
+use super::{Failure, Filter, LineInfo};
+use crate::failregex::{Groups, TupleLine, UseDns};
+
+impl Filter {
+    /// `find_failure` for `maxlines` 1, without building the line tuple:
+    /// the regexes run on a reused buffer, and strings are made only for a
+    /// line a failregex matches. With one line the buffer the failregexes
+    /// see never changes within a line (the prefregex's `content` if it has
+    /// one, else the line without its date), which the general path reaches
+    /// by rebuilding it.
+    pub(super) fn find_failure_single(
+        &mut self,
+        line: &str,
+        split: Option<(usize, usize)>,
+        use_last_time: bool,
+        date: Option<f64>,
+    ) -> Vec<Failure> {
+        self.info = LineInfo::default();
+        self.line_buffer.clear();
+        let mut out = Vec::new();
+        let mut buf = std::mem::take(&mut self.buf);
+        let mut content = std::mem::take(&mut self.content_buf);
+        buf.clear();
+        match split {
+            Some((s, e)) => {
+                buf.push_str(&line[..s]);
+                buf.push_str(&line[e..]);
+            }
+            None => buf.push_str(line),
+        }
+        buf.push('\n');
+        self.single_lines(
+            line,
+            split,
+            use_last_time,
+            date,
+            &buf,
+            &mut content,
+            &mut out,
+        );
+        self.buf = buf;
+        self.content_buf = content;
+        out
+    }
+
+    /// The body of [`Filter::find_failure_single`], on its buffers.
+    #[allow(clippy::too_many_arguments)]
+    fn single_lines(
+        &mut self,
+        line: &str,
+        split: Option<(usize, usize)>,
+        use_last_time: bool,
+        date: Option<f64>,
+        buf: &str,
+        content: &mut String,
+        out: &mut Vec<Failure>,
+    ) {
+        let defcidr_raw = self.opts.usedns == UseDns::Raw || self.opts.return_raw_host;
+        let ascii = buf.is_ascii();
+        if !self.ignore.is_empty()
+            && self.ignore.len() + 2 < self.fail.len()
+            && self.ignore_line(buf, 1, None, &[]).is_some()
+        {
+            return;
+        }
+        let mut sbuf = buf;
+        let mut sascii = ascii;
+        let mut pre_groups: Option<Groups> = None;
+        if let Some(pref) = &self.pref {
+            let caps = self.caps_pref.as_mut().expect("captures for prefregex");
+            if !pref.is_match_in(buf, ascii, caps) {
+                return;
+            }
+            self.info.pref_matched = true;
+            if self.opts.keep_pref_groups {
+                let mut g = pref.match_from(buf, 1, caps).groups;
+                self.info.pref_groups = Some(g.clone());
+                g.remove("content");
+                pre_groups = Some(g);
+            }
+            if let Some((cs, ce)) = self.pref_content.and_then(|i| caps.get(i)) {
+                if cs < ce {
+                    content.clear();
+                    content.push_str(&buf[cs..ce]);
+                    content.push('\n');
+                    sbuf = content.as_str();
+                    sascii = ascii || sbuf.is_ascii();
+                }
+            }
+        }
+        let first = sbuf.as_bytes().first().copied();
+        for idx in 0..self.fail.len() {
+            if self.fail_first[idx].is_some_and(|b| Some(b) != first)
+                || !self.fail[idx].is_match_in(sbuf, sascii, &mut self.caps_fail[idx])
+            {
+                continue;
+            }
+            let m = self.fail[idx].match_from(sbuf, 1, &self.caps_fail[idx]);
+            // With one line, `ignore_line` reads no lines from `org`.
+            let org: Vec<TupleLine> = if !self.opts.keep_matches {
+                Vec::new()
+            } else {
+                vec![match split {
+                    _ if use_last_time => {
+                        (String::new(), self.last_time_text.clone(), line.to_string())
+                    }
+                    Some((s, e)) => (
+                        line[..s].to_string(),
+                        line[s..e].to_string(),
+                        line[e..].to_string(),
+                    ),
+                    None => (String::new(), String::new(), line.to_string()),
+                }]
+            };
+            if !self.ignore.is_empty() && self.ignore_line(sbuf, 1, Some(&m), &org).is_some() {
+                if !self.opts.check_all_regex {
+                    break;
+                }
+                continue;
+            }
+            let pg = match (&pre_groups, &self.pref, &self.caps_pref) {
+                (Some(_), _, _) => pre_groups.take().unwrap_or_default(),
+                (None, Some(pref), Some(caps)) => pref.groups_without_content(buf, caps),
+                _ => Groups::new(),
+            };
+            let step = self.report_match(idx, m.groups, &pg, org, date, defcidr_raw, out);
+            pre_groups = Some(pg);
+            match step {
+                Step::Stop => return,
+                Step::Skip => continue,
+                Step::Next => {}
+            }
+            if !self.opts.check_all_regex {
+                break;
+            }
+        }
+    }
+}
