@@ -2,17 +2,21 @@
 //! with a timeout that kills the whole process group (fail2ban: utils.py
 //! `Utils.executeCmd`, action.py `CommandAction.executeCmd`).
 //!
-//! [`Executor`] is the seam: the server uses [`ShellExecutor`]; the dry run
-//! (`ironban check`) and the tests use [`Recorder`], which runs nothing.
+//! [`Executor`] is the seam: the server uses [`JailShell`] (no lock between
+//! jails), other users [`ShellExecutor`] (fail2ban's process-wide lock); the
+//! dry run (`ironban check`) and the tests use [`Recorder`], which runs
+//! nothing. Both shells go through one runner, [`run_code`] (`exec/run.rs`).
 
-use std::io::Read;
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
-use crate::error::Error;
 use crate::tags::ShellCommand;
+
+mod run;
+#[cfg(test)]
+mod tests;
+
+pub use run::{run, run_code, Output};
 
 /// The operation a command belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -96,161 +100,65 @@ pub trait Executor {
     fn execute(&mut self, e: &Execution<'_>) -> bool;
 }
 
-/// Commands are serialised, as fail2ban's global `_cmd_lock` does.
+/// fail2ban runs every shell command under one process-wide lock
+/// (`_cmd_lock` in `action.py`). [`ShellExecutor`] and `ignorecommand`
+/// keep it, so a user of this crate outside the server gets fail2ban's
+/// one-command-at-a-time behaviour; the server uses [`JailShell`] instead.
 static CMD_LOCK: Mutex<()> = Mutex::new(());
 
-/// Runs commands through `/bin/sh -c`, logging failures.
+/// Holds fail2ban's `_cmd_lock` until the guard is dropped.
+pub(crate) fn cmd_lock() -> MutexGuard<'static, ()> {
+    CMD_LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Runs commands through `/bin/sh -c`, one at a time across the process
+/// (fail2ban's `_cmd_lock`), logging failures.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ShellExecutor;
 
 impl Executor for ShellExecutor {
     fn execute(&mut self, e: &Execution<'_>) -> bool {
-        if e.cmd.is_empty() {
-            log::debug!("Nothing to do");
-            return true;
-        }
-        match run(e.cmd, e.timeout) {
-            Ok(out) => {
-                log::debug!(
-                    "[{}] {} -- {}: {:?}",
-                    e.jail,
-                    e.action,
-                    e.op.name(),
-                    out.stdout
-                );
-                true
-            }
-            Err(err) => {
-                log::error!("[{}] action {} {}: {}", e.jail, e.action, e.op.name(), err);
-                false
-            }
-        }
+        execute_logged(e, true)
     }
 }
 
-/// What a successful command printed.
-#[derive(Debug, Clone, Default)]
-pub struct Output {
-    /// Standard output.
-    pub stdout: String,
-    /// Standard error.
-    pub stderr: String,
-}
+/// Runs commands through `/bin/sh -c` without the process-wide lock: the
+/// server's executor. One jail's commands stay in order because its engine
+/// runs one step at a time, but jails do not wait for each other (a
+/// `sleep 5` in one jail's `actionban` must not hold up every other jail's
+/// bans).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct JailShell;
 
-/// Runs `/bin/sh -c script vars...` in a new session. On timeout the process
-/// group gets SIGTERM, then SIGKILL 0.2 s later (fail2ban: `executeCmd`
-/// with `tout_kill_tree`).
-///
-/// # Errors
-/// [`Error::Spawn`], [`Error::Timeout`], or [`Error::Command`] for a
-/// non-zero exit, carrying stderr.
-pub fn run(cmd: &ShellCommand, timeout: Duration) -> Result<Output, Error> {
-    let (code, out) = run_code(cmd, timeout)?;
-    match code {
-        Ok(0) => Ok(out),
-        Ok(c) => Err(Error::Command {
-            cmd: cmd.script.clone(),
-            status: format!("exit status {c}"),
-            stderr: out.stderr,
-        }),
-        Err(status) => Err(Error::Command {
-            cmd: cmd.script.clone(),
-            status,
-            stderr: out.stderr,
-        }),
+impl Executor for JailShell {
+    fn execute(&mut self, e: &Execution<'_>) -> bool {
+        execute_logged(e, false)
     }
 }
 
-/// Like [`run`], but returns the exit code (or, for a process killed by a
-/// signal, its description) with the output, for callers that give exit
-/// codes a meaning (`ignorecommand`: 0 ignore, 1 do not).
-///
-/// # Errors
-/// [`Error::Spawn`] or [`Error::Timeout`].
-pub fn run_code(
-    cmd: &ShellCommand,
-    timeout: Duration,
-) -> Result<(Result<i32, String>, Output), Error> {
-    let _guard = CMD_LOCK.lock().unwrap_or_else(|p| p.into_inner());
-    let mut c = Command::new("/bin/sh");
-    c.arg("-c").arg(&cmd.script);
-    for (_, v) in &cmd.vars {
-        c.arg(v);
+/// Runs one command (under the `_cmd_lock` when `serialise`), logging
+/// its output or failure in fail2ban's words.
+fn execute_logged(e: &Execution<'_>, serialise: bool) -> bool {
+    if e.cmd.is_empty() {
+        log::debug!("Nothing to do");
+        return true;
     }
-    c.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    // A new session, so a timeout can kill everything the script started.
-    c.process_group(0);
-    let mut child = c.spawn().map_err(|source| Error::Spawn {
-        cmd: cmd.script.clone(),
-        source,
-    })?;
-    let pid = child.id() as libc::pid_t;
-    let mut out = child.stdout.take();
-    let mut err = child.stderr.take();
-    let t_out = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        if let Some(o) = out.as_mut() {
-            let _ = o.read_to_end(&mut s);
+    let _guard = serialise.then(cmd_lock);
+    match run(e.cmd, e.timeout) {
+        Ok(out) => {
+            log::debug!(
+                "[{}] {} -- {}: {:?}",
+                e.jail,
+                e.action,
+                e.op.name(),
+                out.stdout
+            );
+            true
         }
-        s
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        if let Some(o) = err.as_mut() {
-            let _ = o.read_to_end(&mut s);
+        Err(err) => {
+            log::error!("[{}] action {} {}: {}", e.jail, e.action, e.op.name(), err);
+            false
         }
-        s
-    });
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(st)) => break Some(st),
-            Ok(None) if Instant::now() >= deadline => break None,
-            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-            Err(source) => {
-                return Err(Error::Spawn {
-                    cmd: cmd.script.clone(),
-                    source,
-                })
-            }
-        }
-    };
-    let Some(status) = status else {
-        // SAFETY: signalling our own child's process group.
-        unsafe { libc::killpg(pid, libc::SIGTERM) };
-        std::thread::sleep(Duration::from_millis(200));
-        unsafe { libc::killpg(pid, libc::SIGKILL) };
-        let _ = child.wait();
-        return Err(Error::Timeout {
-            cmd: cmd.script.clone(),
-            timeout,
-        });
-    };
-    // Children left in the background keep the pipes open: read what is
-    // there, but do not stall the jail on them (a short grace, at most the
-    // timeout).
-    let grace = deadline.min(Instant::now() + Duration::from_millis(500));
-    let stdout = join_until(t_out, grace);
-    let stderr = join_until(t_err, grace);
-    use std::os::unix::process::ExitStatusExt;
-    let code = match (status.code(), status.signal()) {
-        (Some(c), _) => Ok(c),
-        (None, Some(s)) => Err(format!("signal {s}")),
-        _ => Err("unknown status".to_string()),
-    };
-    Ok((code, Output { stdout, stderr }))
-}
-
-fn join_until(h: std::thread::JoinHandle<Vec<u8>>, deadline: Instant) -> String {
-    while !h.is_finished() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    if h.is_finished() {
-        String::from_utf8_lossy(&h.join().unwrap_or_default()).into_owned()
-    } else {
-        String::new()
     }
 }
 

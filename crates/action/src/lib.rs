@@ -45,6 +45,6 @@ pub use action::CommandAction;
 pub use actioninfo::{ActionInfo, JailCounts, MergedBans};
 pub use duration::str2seconds;
 pub use error::{Error, Result};
-pub use exec::{Executor, Op, Recorder, ShellExecutor};
+pub use exec::{Executor, JailShell, Op, Recorder, ShellExecutor};
 pub use tags::{HostNames, ShellCommand};
 pub use ticket::{BanTicket, FailId, FailTicket, Family, Ticket};

@@ -103,7 +103,11 @@ impl IgnoreEnv for SystemEnv {
     }
 
     fn run_command(&mut self, cmd: &ShellCommand) -> Result<i32> {
-        let (code, out) = crate::exec::run_code(cmd, self.timeout)?;
+        // Under fail2ban's `_cmd_lock`, as `CommandAction.executeCmd` runs it.
+        let (code, out) = {
+            let _guard = crate::exec::cmd_lock();
+            crate::exec::run_code(cmd, self.timeout)?
+        };
         code.map_err(|status| Error::Command {
             cmd: cmd.script.clone(),
             status,

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use ironban_action::actions::Actions;
 use ironban_action::bantime::BanTimeIncrement;
+use ironban_action::exec::JailShell;
 use ironban_action::failmanager::FailManager;
 use ironban_action::ignore::{IgnoreList, SystemEnv};
 use ironban_action::CommandAction;
@@ -31,7 +32,6 @@ use crate::log::Logger;
 use crate::mytime;
 
 mod bans;
-pub mod exec;
 mod failures;
 mod inbox;
 mod method;
@@ -58,7 +58,7 @@ pub struct Engine {
     env: SystemEnv,
     actions: Actions,
     incr: BanTimeIncrement,
-    exec: exec::JailShell,
+    exec: JailShell,
     in_operation: HashMap<PathBuf, bool>,
     journal_in_operation: bool,
     pending_pos: HashMap<PathBuf, (u64, String)>,
@@ -110,7 +110,7 @@ impl Engine {
             env: SystemEnv::default(),
             actions: Actions::new(&name),
             incr: BanTimeIncrement::new(),
-            exec: exec::JailShell,
+            exec: JailShell,
             in_operation: HashMap::new(),
             journal_in_operation: false,
             pending_pos: HashMap::new(),
@@ -390,7 +390,7 @@ impl Engine {
 /// Starts one action added while the jail runs.
 fn start_one(act: &mut CommandAction, log: &Logger, now: f64) {
     let empty = ironban_action::ActionInfo::empty(now, 0);
-    if let Err(e) = act.start(&mut exec::JailShell, &empty) {
+    if let Err(e) = act.start(&mut JailShell, &empty) {
         log.error(
             "actions",
             &format!("Failed to start action '{}': {e}", act.name()),

@@ -1,15 +1,11 @@
-//! Running a jail's action commands: `/bin/sh -c script args...` in a new
-//! session, with the action's timeout killing the whole process group
-//! (fail2ban: `CommandAction.executeCmd`, `Utils.executeCmd`).
+//! The one shell-command runner: `/bin/sh -c script args...` in a new
+//! session, with a timeout that kills the whole process group (fail2ban:
+//! `Utils.executeCmd` with `tout_kill_tree`, `CommandAction.executeCmd`).
 //!
-//! ironban-action's `ShellExecutor` does the same behind a process-wide
-//! lock (fail2ban's `_cmd_lock`), reading the output on two helper threads
-//! and polling for the exit every 5 ms. The server runs commands here
-//! instead: one jail's commands are in order because its engine runs one
-//! step at a time, but jails do not wait for each other (a `sleep 5` in one
-//! jail's `actionban` must not hold up every other jail's bans), and the
-//! wait is one `poll(2)` on the two pipes and a pidfd, so a ban costs the
-//! shell's own run time and no extra thread.
+//! The wait is one `poll(2)` on the two output pipes and a pidfd, so a
+//! command costs the shell's own run time and no helper thread, and output
+//! larger than a pipe buffer is read while the shell runs. No lock here:
+//! the executors in `exec.rs` decide whether commands are serialised.
 
 use std::io::{ErrorKind, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -17,42 +13,56 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use ironban_action::exec::{Execution, Executor};
-use ironban_action::{Error, ShellCommand};
+use crate::error::Error;
+use crate::tags::ShellCommand;
 
 /// How long output is still read after the shell exited, for children it
 /// left in the background that keep the pipes open.
 const GRACE: Duration = Duration::from_millis(500);
 
-/// The server's executor (see the module doc).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct JailShell;
-
-impl Executor for JailShell {
-    fn execute(&mut self, e: &Execution<'_>) -> bool {
-        if e.cmd.is_empty() {
-            log::debug!("Nothing to do");
-            return true;
-        }
-        match run(e.cmd, e.timeout) {
-            Ok(out) => {
-                log::debug!("[{}] {} -- {}: {:?}", e.jail, e.action, e.op.name(), out);
-                true
-            }
-            Err(err) => {
-                log::error!("[{}] action {} {}: {}", e.jail, e.action, e.op.name(), err);
-                false
-            }
-        }
-    }
+/// What a command printed.
+#[derive(Debug, Clone, Default)]
+pub struct Output {
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
 }
 
-/// Runs `cmd`; its standard output when it exits with 0.
+/// Runs `cmd`; its output when it exits with 0.
 ///
 /// # Errors
 /// [`Error::Spawn`], [`Error::Timeout`] (the process group was killed), or
-/// [`Error::Command`] for another exit, with its standard error.
-pub fn run(cmd: &ShellCommand, timeout: Duration) -> Result<String, Error> {
+/// [`Error::Command`] for another exit, carrying stderr.
+pub fn run(cmd: &ShellCommand, timeout: Duration) -> Result<Output, Error> {
+    let (code, out) = run_code(cmd, timeout)?;
+    match code {
+        Ok(0) => Ok(out),
+        Ok(c) => Err(Error::Command {
+            cmd: cmd.script.clone(),
+            status: format!("exit status {c}"),
+            stderr: out.stderr,
+        }),
+        Err(status) => Err(Error::Command {
+            cmd: cmd.script.clone(),
+            status,
+            stderr: out.stderr,
+        }),
+    }
+}
+
+/// Runs `/bin/sh -c script vars...` in a new session and returns the exit
+/// code (or, for a process killed by a signal, its description) with the
+/// output, for callers that give exit codes a meaning (`ignorecommand`:
+/// 0 ignore, 1 do not). On timeout the process group gets SIGTERM, then
+/// SIGKILL 0.2 s later.
+///
+/// # Errors
+/// [`Error::Spawn`] or [`Error::Timeout`].
+pub fn run_code(
+    cmd: &ShellCommand,
+    timeout: Duration,
+) -> Result<(Result<i32, String>, Output), Error> {
     let mut c = Command::new("/bin/sh");
     c.arg("-c").arg(&cmd.script);
     for (_, v) in &cmd.vars {
@@ -61,6 +71,7 @@ pub fn run(cmd: &ShellCommand, timeout: Duration) -> Result<String, Error> {
     c.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        // A new session, so a timeout can kill everything the script started.
         .process_group(0);
     let spawn_err = |source| Error::Spawn {
         cmd: cmd.script.clone(),
@@ -121,19 +132,16 @@ pub fn run(cmd: &ShellCommand, timeout: Duration) -> Result<String, Error> {
         err.drain();
     }
     let status = status.unwrap_or_else(|| ExitStatus::from_raw(0));
-    let (stdout, stderr) = (out.text(), err.text());
-    match (status.code(), status.signal()) {
-        (Some(0), _) => Ok(stdout),
-        (code, sig) => Err(Error::Command {
-            cmd: cmd.script.clone(),
-            status: match (code, sig) {
-                (Some(c), _) => format!("exit status {c}"),
-                (None, Some(s)) => format!("signal {s}"),
-                _ => "unknown status".into(),
-            },
-            stderr,
-        }),
-    }
+    let code = match (status.code(), status.signal()) {
+        (Some(c), _) => Ok(c),
+        (None, Some(s)) => Err(format!("signal {s}")),
+        _ => Err("unknown status".to_string()),
+    };
+    let output = Output {
+        stdout: out.text(),
+        stderr: err.text(),
+    };
+    Ok((code, output))
 }
 
 fn pollfd(fd: RawFd) -> libc::pollfd {
@@ -203,60 +211,5 @@ impl Pipe {
 
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.buf).into_owned()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sh(s: &str) -> ShellCommand {
-        ShellCommand {
-            script: s.to_string(),
-            vars: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn output_exit_codes_and_timeouts() {
-        let t = Duration::from_secs(5);
-        assert_eq!(run(&sh("echo hi; echo err >&2"), t).unwrap(), "hi\n");
-        let e = run(&sh("echo bad >&2; exit 3"), t).unwrap_err().to_string();
-        assert!(e.contains("exit status 3") && e.contains("bad"), "{e}");
-        let start = Instant::now();
-        let e = run(&sh("sleep 5"), Duration::from_millis(300)).unwrap_err();
-        assert!(matches!(e, Error::Timeout { .. }), "{e}");
-        assert!(start.elapsed() < Duration::from_secs(2));
-        let vars = ShellCommand {
-            script: "echo \"$0-$1\"".into(),
-            vars: vec![("a".into(), "x y".into()), ("b".into(), "z".into())],
-        };
-        assert_eq!(run(&vars, t).unwrap(), "x y-z\n");
-    }
-
-    /// A child left in the background holding stdout: the command still
-    /// ends when the shell exits (after a short grace), not with the child.
-    #[test]
-    fn a_background_child_does_not_stall_the_jail() {
-        let start = Instant::now();
-        run(&sh("sleep 3 & echo done"), Duration::from_secs(10)).unwrap();
-        assert!(
-            start.elapsed() < Duration::from_secs(2),
-            "{:?}",
-            start.elapsed()
-        );
-    }
-
-    /// The common case costs no polling interval: a quick command returns
-    /// as soon as the shell is done.
-    #[test]
-    fn a_quick_command_returns_quickly() {
-        let mut best = Duration::MAX;
-        for _ in 0..5 {
-            let start = Instant::now();
-            run(&sh("true"), Duration::from_secs(5)).unwrap();
-            best = best.min(start.elapsed());
-        }
-        assert!(best < Duration::from_millis(50), "{best:?}");
     }
 }
