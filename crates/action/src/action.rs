@@ -379,40 +379,6 @@ impl CommandAction {
         }
     }
 
-    /// Runs `actionstart` for every family, unless the action starts on
-    /// demand (at its first ban of a family).
-    ///
-    /// `empty` supplies the dynamic tags of a ticket-less operation
-    /// (`<time>` = now, empty `<ip>`): see [`crate::actions::ActionInfo::empty`].
-    ///
-    /// # Errors
-    /// [`Error::Operation`] when a start command failed.
-    pub fn start(&mut self, x: &mut dyn Executor, empty: &dyn DynamicTags) -> Result<()> {
-        self.start_family(None, false, x, empty)
-    }
-
-    fn start_family(
-        &mut self,
-        fam: Option<&str>,
-        force: bool,
-        x: &mut dyn Executor,
-        empty: &dyn DynamicTags,
-    ) -> Result<()> {
-        if self.start_on_demand() {
-            if !force {
-                return Ok(());
-            }
-        } else if !force && fam.is_some_and(|f| self.started_get(f) != 0) {
-            return Ok(());
-        }
-        let families = match fam {
-            Some(f) => vec![f.to_string()],
-            None => self.families(),
-        };
-        self.execute_operation(Op::Start, "starting", families, x, empty)
-            .map(|_| ())
-    }
-
     /// Runs `actionban` (fail2ban: `ban`), starting the ban's family first
     /// when the action starts on demand. `info` is the ban's
     /// [`crate::actions::ActionInfo`].
@@ -513,78 +479,6 @@ impl CommandAction {
             reason: format!("Error {} {}", operation, info.get("ip").unwrap_or_default()),
         }
     }
-
-    /// Whether the action has an `actionflush` (used instead of per-ban
-    /// unbans at stop).
-    pub fn has_flush(&self) -> bool {
-        truthy(self.get("actionflush"))
-    }
-
-    /// Runs `actionflush` for the families holding bans.
-    ///
-    /// # Errors
-    /// [`Error::Operation`] when it failed.
-    pub fn flush(&mut self, x: &mut dyn Executor, empty: &dyn DynamicTags) -> Result<()> {
-        let families: Vec<String> = self
-            .started
-            .iter()
-            .filter(|(_, v)| v & 3 == 3)
-            .map(|(f, _)| f.clone())
-            .collect();
-        if families.is_empty() {
-            return Ok(());
-        }
-        self.execute_operation(Op::Flush, "flushing", families, x, empty)
-            .map(|_| ())
-    }
-
-    /// Runs `actionstop` for every started family.
-    ///
-    /// # Errors
-    /// [`Error::Operation`] when it failed.
-    pub fn stop(&mut self, x: &mut dyn Executor, empty: &dyn DynamicTags) -> Result<()> {
-        let families: Vec<String> = self
-            .started
-            .iter()
-            .filter(|(_, v)| *v != 0)
-            .map(|(f, _)| f.clone())
-            .collect();
-        if families.is_empty() {
-            return Ok(());
-        }
-        self.started.clear();
-        self.execute_operation(Op::Stop, "stopping", families, x, empty)
-            .map(|_| ())
-    }
-
-    fn stop_family(
-        &mut self,
-        fam: &str,
-        x: &mut dyn Executor,
-        empty: &dyn DynamicTags,
-    ) -> Result<()> {
-        if !self.started.iter().any(|(f, _)| f == fam) {
-            return Ok(());
-        }
-        self.started_set(fam, 0);
-        self.execute_operation(Op::Stop, "stopping", vec![fam.to_string()], x, empty)
-            .map(|_| ())
-    }
-
-    /// Runs `actionreload` for every started family.
-    ///
-    /// # Errors
-    /// [`Error::Operation`] when it failed.
-    pub fn reload(&mut self, x: &mut dyn Executor, empty: &dyn DynamicTags) -> Result<()> {
-        let families: Vec<String> = self
-            .started
-            .iter()
-            .filter(|(_, v)| *v != 0)
-            .map(|(f, _)| f.clone())
-            .collect();
-        self.execute_operation(Op::Reload, "reloading", families, x, empty)
-            .map(|_| ())
-    }
 }
 
 /// The ban's family; a raw (non-IP) ID has none (Python `None`, which
@@ -636,6 +530,7 @@ impl DynamicTags for BTreeMap<String, String> {
     }
 }
 
+mod lifecycle;
 mod repair;
 
 #[cfg(test)]

@@ -3,25 +3,12 @@
 use ironban_config::Value;
 
 use super::{arg, as_bool, is, py_int, seconds, text, Answer};
-use crate::jail::ActionConf;
 use crate::log::str2level;
 use crate::mytime;
 use crate::protocol::{Obj, PyException};
 use crate::server::Server;
 
-/// Methods of a fail2ban action: `set <jail> action <act> <method> [json]`
-/// calls them rather than setting a property.
-const ACTION_METHODS: &[&str] = &[
-    "ban",
-    "unban",
-    "start",
-    "stop",
-    "flush",
-    "reload",
-    "consistencyCheck",
-    "reban",
-    "prolong",
-];
+mod action;
 
 /// `set ...` with `cmd` = the words after `set`.
 pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answer {
@@ -506,78 +493,9 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
             let jn = srv.jail(name)?.name.clone();
             Ok(Obj::Int(super::ban::unban_ips(srv, &jn, ips, ifexists)?))
         }
-        "addaction" => {
-            let act = text(arg(cmd, 2)?);
-            let python = if cmd.len() > 3 {
-                Some((text(&cmd[3]), text(arg(cmd, 4)?)))
-            } else {
-                None
-            };
-            let j = srv.jail_mut(name)?;
-            if j.action_mut(&act).is_none() {
-                j.actions.push(ActionConf {
-                    name: act.clone(),
-                    python,
-                    props: Vec::new(),
-                });
-            }
-            Ok(q(Obj::Str(act)))
-        }
-        "delaction" => {
-            let act = text(arg(cmd, 2)?);
-            let j = srv.jail_mut(name)?;
-            if j.action_mut(&act).is_none() {
-                return Err(PyException::key_error(format!(
-                    "Invalid Action name: {act}"
-                )));
-            }
-            j.actions.retain(|a| a.name != act);
-            Ok(Obj::None)
-        }
-        "action" => {
-            let act = text(arg(cmd, 2)?);
-            let j = srv.jail_mut(name)?;
-            if j.action_mut(&act).is_none() {
-                return Err(PyException::key_error(format!(
-                    "Invalid Action name: {act}"
-                )));
-            }
-            if !multiple {
-                let key = text(arg(cmd, 3)?);
-                if ACTION_METHODS.contains(&key.as_str()) {
-                    // fail2ban: getattr(action, key)(**json.loads(kwargs)),
-                    // run by the started jail's engine, in its order.
-                    // Quiet (a reload stream): fail2ban returns before the call.
-                    let Some(h) = j.runtime.as_ref().filter(|_| !quiet) else {
-                        return Ok(Obj::None);
-                    };
-                    let kwargs = cmd.get(4).map(text);
-                    let v = h.action_method(&act, &key, kwargs)?;
-                    return Ok(q(Obj::from(v)));
-                }
-            }
-            let Some(a) = j.action_mut(&act) else {
-                return Ok(Obj::None);
-            };
-            if multiple {
-                if let Value::List(items) | Value::Tuple(items) = arg(cmd, 3)? {
-                    for it in items {
-                        if let Value::List(kv) | Value::Tuple(kv) = it {
-                            let k = text(arg(kv, 0)?);
-                            if ACTION_METHODS.contains(&k.as_str()) {
-                                continue;
-                            }
-                            set_prop(a, &k, arg(kv, 1)?.clone());
-                        }
-                    }
-                }
-                return Ok(Obj::Bool(true));
-            }
-            let key = text(arg(cmd, 3)?);
-            let v = arg(cmd, 4)?.clone();
-            set_prop(a, &key, v.clone());
-            Ok(q(Obj::from(v)))
-        }
+        "addaction" => action::add(srv, name, cmd, quiet),
+        "delaction" => action::del(srv, name, cmd),
+        "action" => action::set(srv, name, cmd, multiple, quiet),
         _ => Err(PyException::exception(format!(
             "Invalid command {} (no set action or not yet implemented)",
             opt_v.repr()
@@ -600,13 +518,6 @@ fn os_error(e: &std::io::Error, path: &str) -> PyException {
         module: "builtins".into(),
         name: name.into(),
         args: vec![Value::Int(errno.into()), Value::Str(text), Value::str(path)],
-    }
-}
-
-fn set_prop(a: &mut ActionConf, k: &str, v: Value) {
-    match a.props.iter_mut().find(|(n, _)| n == k) {
-        Some(slot) => slot.1 = v,
-        None => a.props.push((k.to_string(), v)),
     }
 }
 
