@@ -20,7 +20,7 @@ use ironban_action::bantime::BanTimeIncrement;
 use ironban_action::exec::JailShell;
 use ironban_action::failmanager::FailManager;
 use ironban_action::ignore::{IgnoreList, SystemEnv};
-use ironban_action::CommandAction;
+use ironban_action::{CommandAction, Ticket};
 use ironban_config::Value;
 use ironban_filter::{Filter, FilterOptions, UseDns};
 
@@ -252,15 +252,28 @@ impl Engine {
         }
     }
 
-    /// Jail start: register in the database, start the actions, restore
-    /// the bans still in force.
-    pub fn start(&mut self) {
+    /// Jail start: register in the database, read the bans still in
+    /// force. Returns them for [`Engine::start_actions`]; the jail counts
+    /// as started once this returns (fail2ban: `Jail.start`).
+    pub fn start(&mut self) -> Vec<Ticket> {
         let name = self.conf.name.clone();
         self.db("adding jail", |d| d.add_jail(&name));
+        let restored = self.restore(mytime::now());
+        self.publish();
+        restored
+    }
+
+    /// The engine's first step after the start: the actions' `actionstart`,
+    /// then the restored bans, before any other ban of the jail
+    /// (fail2ban: the top of the actions thread's `run`).
+    pub fn start_actions(&mut self, restored: Vec<Ticket>) {
         let now = mytime::now();
         let ev = self.actions.start(&mut self.exec, now);
         self.log_events(&ev);
-        self.restore(now);
+        if !restored.is_empty() {
+            let ev = self.actions.check_ban(restored, &mut self.exec, now);
+            self.log_events(&ev);
+        }
         self.publish();
     }
 

@@ -148,8 +148,10 @@ impl Stopping {
 }
 
 impl JailHandle {
-    /// Starts the jail's engine (actions started, bans restored) on the
-    /// jails' runtime, waits until it is ready, then starts following.
+    /// Starts the jail's engine on the jails' runtime, waits until it is
+    /// ready (bans read, so the feeder follows from the saved positions),
+    /// then starts following. The actions start as the engine's first
+    /// step, after this returns.
     pub fn start(jail: &Jail, db: Option<SharedDb>, log: Arc<Logger>) -> JailHandle {
         let (tx, rx) = mpsc::channel(INBOX);
         let live: SharedLive = Arc::new(Mutex::new(Live::default()));
@@ -170,12 +172,22 @@ impl JailHandle {
             rt.spawn(async move {
                 let started = tokio::task::spawn_blocking(move || {
                     let mut e = Engine::new(conf, db, log, live);
-                    e.start();
-                    e
+                    let restored = e.start();
+                    (e, restored)
+                })
+                .await;
+                let Ok((mut engine, restored)) = started else {
+                    return;
+                };
+                let _ = ready_tx.send(());
+                // `start` returns before the actions' shells ran, as
+                // fail2ban's does; they run before any message is handled.
+                let started = tokio::task::spawn_blocking(move || {
+                    engine.start_actions(restored);
+                    engine
                 })
                 .await;
                 let Ok(engine) = started else { return };
-                let _ = ready_tx.send(());
                 drive(engine, rx).await;
             })
         };

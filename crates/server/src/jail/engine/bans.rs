@@ -30,7 +30,10 @@ impl BanHistory for DbHistory<'_> {
 }
 
 impl Engine {
-    pub(super) fn restore(&mut self, now: f64) {
+    /// The bans still in force, read from the database (ignored ones
+    /// left out); banned by [`Engine::start_actions`] once the actions
+    /// started (fail2ban: `restoreCurrentBans` fills the jail queue).
+    pub(super) fn restore(&mut self, now: f64) -> Vec<Ticket> {
         let name = self.conf.name.clone();
         let max = self
             .incr
@@ -42,7 +45,7 @@ impl Engine {
         let Some(rows) = self.db("restoring bans", |d| {
             d.current_bans(&name, now as i64, bantime, max)
         }) else {
-            return;
+            return Vec::new();
         };
         let mut tickets = Vec::new();
         for r in rows {
@@ -77,10 +80,7 @@ impl Engine {
             }
             tickets.push(t);
         }
-        if !tickets.is_empty() {
-            let ev = self.actions.check_ban(tickets, &mut self.exec, now);
-            self.log_events(&ev);
-        }
+        tickets
     }
 
     /// Bans tickets (fail2ban: the jail queue → `__checkBan`, then the
