@@ -53,12 +53,7 @@ impl CommandAction {
     /// # Errors
     /// [`Error::Operation`](crate::error::Error::Operation) when it failed.
     pub fn flush(&mut self, x: &mut dyn Executor, empty: &dyn DynamicTags) -> Result<()> {
-        let families: Vec<String> = self
-            .started
-            .iter()
-            .filter(|(_, v)| v & 3 == 3)
-            .map(|(f, _)| f.clone())
-            .collect();
+        let families = self.families_where(|v| v & 3 == 3);
         if families.is_empty() {
             return Ok(());
         }
@@ -71,12 +66,7 @@ impl CommandAction {
     /// # Errors
     /// [`Error::Operation`](crate::error::Error::Operation) when it failed.
     pub fn stop(&mut self, x: &mut dyn Executor, empty: &dyn DynamicTags) -> Result<()> {
-        let families: Vec<String> = self
-            .started
-            .iter()
-            .filter(|(_, v)| *v != 0)
-            .map(|(f, _)| f.clone())
-            .collect();
+        let families = self.families_where(|v| v != 0);
         if families.is_empty() {
             return Ok(());
         }
@@ -104,13 +94,17 @@ impl CommandAction {
     /// # Errors
     /// [`Error::Operation`](crate::error::Error::Operation) when it failed.
     pub fn reload(&mut self, x: &mut dyn Executor, empty: &dyn DynamicTags) -> Result<()> {
-        let families: Vec<String> = self
-            .started
-            .iter()
-            .filter(|(_, v)| *v != 0)
-            .map(|(f, _)| f.clone())
-            .collect();
+        let families = self.families_where(|v| v != 0);
         self.execute_operation(Op::Reload, "reloading", families, x, empty)
             .map(|_| ())
+    }
+
+    /// The families whose start state passes `keep` (0: not started).
+    fn families_where(&self, keep: impl Fn(u8) -> bool) -> Vec<String> {
+        self.started
+            .iter()
+            .filter(|(_, v)| keep(*v))
+            .map(|(f, _)| f.clone())
+            .collect()
     }
 }
