@@ -19,6 +19,7 @@ use ironban_server::Server;
 use crate::client::cmdline::{self, Parsed};
 
 pub fn main(args: Vec<OsString>) -> i32 {
+    ironban_server::server::timing(|| "main".into());
     let argv: Vec<String> = args
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
@@ -42,6 +43,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
             }
         }
     };
+    ironban_server::server::timing(|| "stream built".into());
     if conf.background {
         match daemonize() {
             Ok(true) => return 0,
@@ -96,9 +98,11 @@ pub fn main(args: Vec<OsString>) -> i32 {
                 while !std::path::Path::new(&socket).exists() {
                     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
                 }
+                ironban_server::server::timing(|| "socket seen".into());
                 let cmd = Value::List(vec![Value::str("server-stream"), Value::List(stream)]);
                 if let Ok(mut s) = configure.lock() {
                     let reply = ironban_server::transmitter::proceed(&mut s, &cmd);
+                    ironban_server::server::timing(|| "stream applied".into());
                     if reply.repr() != "(0, None)" {
                         s.log
                             .error("server", &format!("Configuration failed: {}", reply.repr()));

@@ -12,7 +12,6 @@
 //! silently, as fail2ban does; a file that exists but does not parse is an
 //! error.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -37,7 +36,7 @@ pub struct ConfigParser {
 /// `share_config`): each file is read and parsed once.
 #[derive(Debug, Default)]
 pub struct FileCache {
-    files: HashMap<PathBuf, Option<Arc<IniFile>>>,
+    files: crate::omap::FastMap<PathBuf, Option<Arc<IniFile>>>,
 }
 
 impl FileCache {

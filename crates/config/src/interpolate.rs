@@ -26,7 +26,7 @@ const MAX_INTERPOLATION_DEPTH: usize = 10;
 /// `__name__` and `sec/opt` entries), then vars, section, defaults.
 #[derive(Clone)]
 struct Chain<'a> {
-    overlay: HashMap<String, String>,
+    overlay: crate::omap::FastMap<String, String>,
     vars: &'a Vars,
     section: Option<&'a Section>,
     defaults: &'a Section,
@@ -111,7 +111,7 @@ impl ConfigParser {
             return Ok(value);
         }
         let chain = Chain {
-            overlay: HashMap::new(),
+            overlay: Default::default(),
             vars,
             section: self.section_for(section)?,
             defaults: &self.defaults,

@@ -3,21 +3,35 @@
 //!
 //! fail2ban's output order (jails, action properties) is Python dict order,
 //! so every option table in this crate is one of these.
+//!
+//! Most tables are small (a filter's `[Init]`, an action's arguments): up
+//! to [`SMALL`] entries a look-up is a scan of the keys, with no index and
+//! no second copy of each key; bigger tables get a hash index (foldhash:
+//! keys come from the administrator's own files, and reading the config
+//! was mostly hashing with the default SipHash).
 
 use std::collections::HashMap;
+
+/// Entries looked up by scanning; past this, an index is kept.
+const SMALL: usize = 12;
+
+type Index = FastMap<String, usize>;
+
+/// A hash map with foldhash (see the module doc), for the crate's caches.
+pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Insertion-ordered map from option/section name to `V`.
 #[derive(Debug, Clone)]
 pub struct OMap<V> {
     entries: Vec<(String, V)>,
-    index: HashMap<String, usize>,
+    index: Option<Index>,
 }
 
 impl<V> Default for OMap<V> {
     fn default() -> Self {
         OMap {
             entries: Vec::new(),
-            index: HashMap::new(),
+            index: None,
         }
     }
 }
@@ -28,31 +42,52 @@ impl<V> OMap<V> {
         Self::default()
     }
 
+    fn position(&self, key: &str) -> Option<usize> {
+        match &self.index {
+            Some(ix) => ix.get(key).copied(),
+            None => self.entries.iter().position(|(k, _)| k == key),
+        }
+    }
+
     /// The value for `key`.
     pub fn get(&self, key: &str) -> Option<&V> {
-        self.index.get(key).map(|&i| &self.entries[i].1)
+        self.position(key).map(|i| &self.entries[i].1)
     }
 
     /// The value for `key`, mutably.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut V> {
-        match self.index.get(key) {
-            Some(&i) => Some(&mut self.entries[i].1),
+        match self.position(key) {
+            Some(i) => Some(&mut self.entries[i].1),
             None => None,
         }
     }
 
     /// Whether `key` is present.
     pub fn contains_key(&self, key: &str) -> bool {
-        self.index.contains_key(key)
+        self.position(key).is_some()
     }
 
     /// Python `d[key] = value`.
     pub fn insert(&mut self, key: impl Into<String>, value: V) {
         let key = key.into();
-        match self.index.get(&key) {
-            Some(&i) => self.entries[i].1 = value,
+        match self.position(&key) {
+            Some(i) => self.entries[i].1 = value,
             None => {
-                self.index.insert(key.clone(), self.entries.len());
+                let i = self.entries.len();
+                match &mut self.index {
+                    Some(ix) => {
+                        ix.insert(key.clone(), i);
+                    }
+                    None if i >= SMALL => {
+                        let mut ix = Index::with_capacity_and_hasher(2 * SMALL, Default::default());
+                        for (n, (k, _)) in self.entries.iter().enumerate() {
+                            ix.insert(k.clone(), n);
+                        }
+                        ix.insert(key.clone(), i);
+                        self.index = Some(ix);
+                    }
+                    None => {}
+                }
                 self.entries.push((key, value));
             }
         }
@@ -60,11 +95,14 @@ impl<V> OMap<V> {
 
     /// Python `d.pop(key)` (later keys shift down).
     pub fn remove(&mut self, key: &str) -> Option<V> {
-        let i = self.index.remove(key)?;
+        let i = self.position(key)?;
         let (_, v) = self.entries.remove(i);
-        for (_, idx) in self.index.iter_mut() {
-            if *idx > i {
-                *idx -= 1;
+        if let Some(ix) = &mut self.index {
+            ix.remove(key);
+            for idx in ix.values_mut() {
+                if *idx > i {
+                    *idx -= 1;
+                }
             }
         }
         Some(v)

@@ -13,6 +13,30 @@ use crate::jails::Jails;
 use crate::log::Logger;
 use crate::protocol::{Obj, PyException};
 
+/// With `IRONBAN_TIMING` set in the environment, writes `ironban-timing
+/// <CLOCK_MONOTONIC seconds> <what>` to stderr: the start-up breakdown of
+/// docs/server.md ("Start-up and memory") was measured with it. The clock
+/// is the one Python's `time.monotonic()` reads, so a benchmark can put its
+/// own spawn time on the same line. Costs one branch when unset.
+pub fn timing(what: impl FnOnce() -> String) {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if !*ON.get_or_init(|| std::env::var_os("IRONBAN_TIMING").is_some()) {
+        return;
+    }
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime only writes the timespec it is given.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    eprintln!(
+        "ironban-timing {}.{:06} {}",
+        ts.tv_sec,
+        ts.tv_nsec / 1000,
+        what()
+    );
+}
+
 /// The fail2ban version ironban answers to `version`: the release whose
 /// protocol and outputs it reproduces.
 pub const FAIL2BAN_VERSION: &str = "1.1.2.dev1";
@@ -46,6 +70,9 @@ pub struct Server {
     pub quit_requested: bool,
     /// The open database, once a jail started with `dbfile` set.
     pub db: Option<SharedDb>,
+    /// A configuration stream is being applied: jails it starts hold their
+    /// actions' start until [`Server::release_starts`] at its end.
+    pub hold_starts: bool,
 }
 
 impl Server {
@@ -65,6 +92,18 @@ impl Server {
             reload_state: None,
             quit_requested: false,
             db: None,
+            hold_starts: false,
+        }
+    }
+
+    /// Lets every jail started while `hold_starts` was set start its
+    /// actions, and clears `hold_starts`.
+    pub fn release_starts(&mut self) {
+        self.hold_starts = false;
+        for j in self.jails.iter() {
+            if let Some(h) = &j.runtime {
+                h.release();
+            }
         }
     }
 
@@ -112,7 +151,7 @@ impl Server {
         let db = self.database();
         let log = self.log.clone();
         if let Some(j) = self.jails.iter_mut().find(|j| j.name == name) {
-            let h = JailHandle::start(j, db, log);
+            let h = JailHandle::start(j, db, log, self.hold_starts);
             j.runtime = Some(h);
         }
     }

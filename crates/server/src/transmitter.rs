@@ -143,6 +143,9 @@ impl Transmitter {
         match name.as_str().unwrap_or("") {
             "ping" => Ok(Obj::from("pong")),
             "add" => {
+                crate::server::timing(|| {
+                    format!("add {}", cmd.get(1).map(text).unwrap_or_default())
+                });
                 let jail = arg(cmd, 1)?;
                 if is(Some(jail), "--all") {
                     return Err(PyException::exception(format!(
@@ -158,6 +161,7 @@ impl Transmitter {
             "set" => self.set(srv, &cmd[1..], false),
             "start" => {
                 let jail = arg(cmd, 1)?;
+                crate::server::timing(|| format!("start {jail} begin"));
                 let reloading = srv
                     .reload_state
                     .as_ref()
@@ -186,6 +190,7 @@ impl Transmitter {
                 if let Some(state) = srv.reload_state.as_mut() {
                     state.retain(|(x, _)| *x != n);
                 }
+                crate::server::timing(|| format!("start {n} end"));
                 Ok(Obj::None)
             }
             "stop" => {
@@ -240,7 +245,10 @@ impl Transmitter {
                 }
             }
             "get" => get::get(srv, &cmd[1..]),
-            "status" => status::status(srv, &cmd[1..]),
+            "status" => {
+                crate::server::timing(|| "status".into());
+                status::status(srv, &cmd[1..])
+            }
             "stats" | "statistic" | "statistics" => Ok(status::stats(srv)),
             "version" => Ok(Obj::from(FAIL2BAN_VERSION)),
             "config-error" => {
@@ -258,12 +266,20 @@ impl Transmitter {
         };
         let prev = self.quiet;
         self.quiet = true;
+        // Jails started by the stream start their actions once it is all
+        // applied: their `actionstart` shells would otherwise compete for
+        // the CPU with the start of the jails after them.
+        let outermost = !srv.hold_starts;
+        srv.hold_starts = true;
         let mut res = Ok(());
         for c in items {
             if let Err(e) = self.handle(srv, c) {
                 res = Err(e);
                 break;
             }
+        }
+        if outermost {
+            srv.release_starts();
         }
         self.quiet = prev;
         res

@@ -2,7 +2,6 @@
 //! a name, typed option lookup with defaults, and the `[Definition]`/`[Init]`
 //! logic of filter and action files (`DefinitionInitConfigReader`).
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -269,7 +268,7 @@ pub struct DefinitionInit {
     pub opts: OMap<Option<String>>,
     /// The vars of the last `get_options`.
     pub p_opts: Vars,
-    def_cache: HashMap<String, Option<String>>,
+    def_cache: crate::omap::FastMap<String, Option<String>>,
     config_opts: &'static [OptSpec],
 }
 
@@ -287,7 +286,7 @@ impl DefinitionInit {
             init_opts,
             opts: OMap::new(),
             p_opts: OMap::new(),
-            def_cache: HashMap::new(),
+            def_cache: Default::default(),
             config_opts,
         }
     }

@@ -13,7 +13,6 @@ pub mod filterreader;
 pub mod jailreader;
 pub mod jailsreader;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -82,12 +81,12 @@ pub struct Load {
     /// Parsed files.
     pub cache: FileCache,
     /// The parser for each read name (`None`: no file found).
-    pub parsers: HashMap<String, Option<Arc<ConfigParser>>>,
+    pub parsers: crate::omap::FastMap<String, Option<Arc<ConfigParser>>>,
     /// Log messages, in order.
     pub log: Vec<LogMsg>,
     /// Tag substitutions of filter and action options already made in
     /// this load (see `DefinitionInit::substitute`).
-    pub(crate) substituted: HashMap<SubstKey, Vec<Substituted>>,
+    pub(crate) substituted: crate::omap::FastMap<SubstKey, Vec<Substituted>>,
 }
 
 /// What a tag substitution depends on besides its lookups: the file set
@@ -120,9 +119,9 @@ impl Load {
         Load {
             basedir,
             cache: FileCache::new(),
-            parsers: HashMap::new(),
+            parsers: Default::default(),
             log: Vec::new(),
-            substituted: HashMap::new(),
+            substituted: Default::default(),
         }
     }
 

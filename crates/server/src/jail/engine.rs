@@ -131,9 +131,9 @@ impl Engine {
 
     fn build_filter(&self, c: &Jail) -> Option<Filter> {
         let opts = FilterOptions {
-            prefregex: c.prefregex.as_ref().map(|p| p.0.clone()),
-            failregex: c.failregex.iter().map(|r| r.0.clone()).collect(),
-            ignoreregex: c.ignoreregex.iter().map(|r| r.0.clone()).collect(),
+            prefregex: c.prefregex.as_ref().map(|p| p.0.to_string()),
+            failregex: c.failregex.iter().map(|r| r.0.to_string()).collect(),
+            ignoreregex: c.ignoreregex.iter().map(|r| r.0.to_string()).collect(),
             maxlines: c.maxlines.max(1) as u32,
             datepattern: c.datepattern_raw.clone(),
             usedns: UseDns::parse(&c.usedns).unwrap_or_default(),

@@ -59,6 +59,12 @@ impl Ban {
     }
 }
 
+/// A filter regex as given and as expanded. Both texts are shared by every
+/// jail that sets the same regex (50 jails on `sshd` hold one copy of its
+/// 18 expanded failregexes, ~1.5 KB each), and by the engine's copy of the
+/// options.
+pub type RegexText = (std::sync::Arc<str>, std::sync::Arc<str>);
+
 /// A jail's state.
 #[derive(Debug, Clone)]
 pub struct Jail {
@@ -85,11 +91,11 @@ pub struct Jail {
     /// `addjournalmatch` groups.
     pub journalmatch: Vec<Vec<String>>,
     /// `prefregex` as given and as expanded.
-    pub prefregex: Option<(String, String)>,
+    pub prefregex: Option<RegexText>,
     /// `failregex` list, each as given and as expanded.
-    pub failregex: Vec<(String, String)>,
+    pub failregex: Vec<RegexText>,
     /// `ignoreregex` list, each as given and as expanded.
-    pub ignoreregex: Vec<(String, String)>,
+    pub ignoreregex: Vec<RegexText>,
     /// `usedns`.
     pub usedns: String,
     /// `findtime` in seconds.

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use tokio::runtime::Handle;
 use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::engine::Engine;
@@ -95,6 +96,7 @@ pub struct JailHandle {
     tx: mpsc::Sender<Msg>,
     live: SharedLive,
     inner: Arc<Mutex<Option<Parts>>>,
+    hold: Arc<Mutex<Option<oneshot::Sender<()>>>>,
 }
 
 struct Parts {
@@ -148,13 +150,24 @@ impl Stopping {
 }
 
 impl JailHandle {
-    /// Starts the jail's engine on the jails' runtime, waits until it is
-    /// ready (bans read, so the feeder follows from the saved positions),
-    /// then starts following. The actions start as the engine's first
-    /// step, after this returns.
-    pub fn start(jail: &Jail, db: Option<SharedDb>, log: Arc<Logger>) -> JailHandle {
+    /// Builds the jail's engine and reads its bans and log positions (on
+    /// the caller's thread: the caller waits for that anyway, and a hop to
+    /// another thread costs a scheduler wake-up per jail), then hands it to
+    /// a driver task on the jails' runtime and starts following. The
+    /// actions start as the engine's first step, after this returns; with
+    /// `held`, only once [`JailHandle::release`] is called (or a message is
+    /// sent to the engine), so the jails of one configuration stream are
+    /// all started before their `actionstart` shells take the CPU.
+    pub fn start(jail: &Jail, db: Option<SharedDb>, log: Arc<Logger>, held: bool) -> JailHandle {
         let (tx, rx) = mpsc::channel(INBOX);
         let live: SharedLive = Arc::new(Mutex::new(Live::default()));
+        let (hold_tx, hold_rx) = if held {
+            let (t, r) = oneshot::channel();
+            (Some(t), Some(r))
+        } else {
+            (None, None)
+        };
+        let hold = Arc::new(Mutex::new(hold_tx));
         let Some(rt) = pool::handle() else {
             log.error(
                 "jail",
@@ -164,36 +177,31 @@ impl JailHandle {
                 tx,
                 live,
                 inner: Arc::new(Mutex::new(None)),
+                hold,
             };
-        };
-        let (ready_tx, ready_rx) = std_mpsc::channel();
-        let driver = {
-            let (conf, db, log, live) = (jail.clone(), db.clone(), log.clone(), live.clone());
-            rt.spawn(async move {
-                let started = tokio::task::spawn_blocking(move || {
-                    let mut e = Engine::new(conf, db, log, live);
-                    let restored = e.start();
-                    (e, restored)
-                })
-                .await;
-                let Ok((mut engine, restored)) = started else {
-                    return;
-                };
-                let _ = ready_tx.send(());
-                // `start` returns before the actions' shells ran, as
-                // fail2ban's does; they run before any message is handled.
-                let started = tokio::task::spawn_blocking(move || {
-                    engine.start_actions(restored);
-                    engine
-                })
-                .await;
-                let Ok(engine) = started else { return };
-                drive(engine, rx).await;
-            })
         };
         // The engine restored its bans and read the log positions before
         // the feeder starts, so the first lines continue where they stopped.
-        let _ = ready_rx.recv();
+        let mut engine = Engine::new(jail.clone(), db.clone(), log.clone(), live.clone());
+        let restored = engine.start();
+        crate::server::timing(|| format!("{} engine ready", jail.name));
+        let driver = rt.spawn(async move {
+            if let Some(hold) = hold_rx {
+                // Released, or the handle is gone: start either way.
+                let _ = hold.await;
+            }
+            // `start` returns before the actions' shells ran, as
+            // fail2ban's does; they run before any message is handled.
+            let started = tokio::task::spawn_blocking(move || {
+                crate::server::timing(|| "actions start".into());
+                engine.start_actions(restored);
+                crate::server::timing(|| "actions started".into());
+                engine
+            })
+            .await;
+            let Ok(engine) = started else { return };
+            drive(engine, rx).await;
+        });
         let feeder = Feeder::start(jail, db.as_ref(), tx.clone(), log.clone(), &rt);
         JailHandle {
             tx,
@@ -206,6 +214,16 @@ impl JailHandle {
                 db,
                 log,
             }))),
+            hold,
+        }
+    }
+
+    /// Lets a jail started `held` start its actions (no-op otherwise, and
+    /// the second time).
+    pub fn release(&self) {
+        let tx = self.hold.lock().ok().and_then(|mut h| h.take());
+        if let Some(tx) = tx {
+            let _ = tx.send(());
         }
     }
 
@@ -218,6 +236,9 @@ impl JailHandle {
     /// outside the jails' runtime (the socket thread may be inside a
     /// runtime of its own, so no `blocking_send`).
     fn put(&self, mut m: Msg) -> bool {
+        // A message is handled after the actions started: never wait on a
+        // held engine.
+        self.release();
         loop {
             match self.tx.try_send(m) {
                 Ok(()) => return true,
@@ -310,6 +331,7 @@ impl JailHandle {
     /// processed, then the engine stops (bans flushed, actions stopped,
     /// positions saved). Returns at once; many jails stop concurrently.
     pub fn stop_begin(&self) -> Stopping {
+        self.release();
         let (done_tx, done_rx) = std_mpsc::channel();
         let parts = self.inner.lock().ok().and_then(|mut p| p.take());
         let log = parts.as_ref().map(|p| p.log.clone());

@@ -83,11 +83,11 @@ pub fn get(srv: &Server, cmd: &[Value]) -> Answer {
         "prefregex" => Obj::Str(
             j.prefregex
                 .as_ref()
-                .map(|p| p.1.clone())
+                .map(|p| p.1.to_string())
                 .unwrap_or_default(),
         ),
-        "failregex" => Obj::strs(j.failregex.iter().map(|r| r.1.clone())),
-        "ignoreregex" => Obj::strs(j.ignoreregex.iter().map(|r| r.1.clone())),
+        "failregex" => Obj::strs(j.failregex.iter().map(|r| r.1.to_string())),
+        "ignoreregex" => Obj::strs(j.ignoreregex.iter().map(|r| r.1.to_string())),
         "usedns" => Obj::Str(j.usedns.clone()),
         "findtime" => Obj::from(j.findtime.clone()),
         "datepattern" => Obj::from(j.datepattern.clone()),

@@ -271,13 +271,12 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
             j.prefregex = if v.is_empty() {
                 None
             } else {
-                let e = super::regex::expand(j, &v, super::regex::Kind::Pref, &log)?;
-                Some((v, e))
+                Some(super::regex::expand(j, &v, super::regex::Kind::Pref, &log)?)
             };
             let shown = j
                 .prefregex
                 .as_ref()
-                .map(|p| p.1.clone())
+                .map(|p| p.1.to_string())
                 .unwrap_or_default();
             Ok(q(Obj::Str(shown)))
         }
@@ -296,11 +295,11 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
                 }
             };
             for raw in items {
-                let e = super::regex::expand(j, &raw, kind(), &log)?;
+                let r = super::regex::expand(j, &raw, kind(), &log)?;
                 if opt == "addfailregex" {
-                    j.failregex.push((raw, e));
+                    j.failregex.push(r);
                 } else {
-                    j.ignoreregex.push((raw, e));
+                    j.ignoreregex.push(r);
                 }
             }
             if multiple {
@@ -311,7 +310,7 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
             } else {
                 &j.ignoreregex
             };
-            Ok(q(Obj::strs(list.iter().map(|r| r.1.clone()))))
+            Ok(q(Obj::strs(list.iter().map(|r| r.1.to_string()))))
         }
         "delfailregex" | "delignoreregex" => {
             let idx = py_int(arg(cmd, 2)?)?;
@@ -331,7 +330,7 @@ pub fn set(srv: &mut Server, cmd: &[Value], multiple: bool, quiet: bool) -> Answ
                     &format!("Cannot remove regular expression. Index {idx} is not valid"),
                 );
             }
-            Ok(q(Obj::strs(list.iter().map(|r| r.1.clone()))))
+            Ok(q(Obj::strs(list.iter().map(|r| r.1.to_string()))))
         }
         "usedns" => {
             let v = arg(cmd, 2)?;
