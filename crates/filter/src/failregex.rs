@@ -203,8 +203,27 @@ pub struct RegexMatch {
 }
 
 /// A compiled filter regex (fail2ban: `failregex.Regex` / `FailRegex`).
+///
+/// Regexes of the same text and options share one [`Compiled`] (50 jails
+/// on `sshd` build its 18 failregexes once, not 50 times: the expansion,
+/// group tables and prefilter were most of a jail's start and ~35 KB of
+/// its heap); each keeps its own error count.
 #[derive(Debug)]
 pub struct Regex {
+    compiled: Arc<Compiled>,
+    match_errors: std::sync::atomic::AtomicU64,
+}
+
+impl std::ops::Deref for Regex {
+    type Target = Compiled;
+    fn deref(&self) -> &Compiled {
+        &self.compiled
+    }
+}
+
+/// The immutable part of a [`Regex`]; read through the `Regex`.
+#[derive(Debug)]
+pub struct Compiled {
     raw: String,
     expanded: String,
     pattern: Pattern,
@@ -214,18 +233,53 @@ pub struct Regex {
     skiplines: Vec<usize>,
     prefilter: Prefilter,
     deprecated_host: bool,
-    match_errors: std::sync::atomic::AtomicU64,
 }
 
 /// The groups that identify a failure (fail2ban: `FAILURE_ID_PRESENTS`).
 pub const FAILURE_ID_PRESENTS: [&str; 5] = ["fid", "ip4", "ip6", "dns", "mlfid"];
 
+/// Live compiled regexes by (text, multiline, usedns): a new `Regex` of the
+/// same key shares the one still in use; entries of dropped ones are
+/// pruned when the map fills.
+type Shared = std::collections::HashMap<(String, bool, u8), std::sync::Weak<Compiled>>;
+
+const SHARED_PRUNE: usize = 1024;
+
 impl Regex {
-    /// Expands tags and compiles (fail2ban: `Regex.__init__`).
+    fn with(compiled: Arc<Compiled>) -> Regex {
+        Regex {
+            compiled,
+            match_errors: Default::default(),
+        }
+    }
+
+    /// Expands tags and compiles (fail2ban: `Regex.__init__`), or shares
+    /// the compiled regex of a live `Regex` of the same text and options.
     ///
     /// # Errors
     /// `Empty`, `Translate` or `Compile`.
     pub fn new(raw: &str, multiline: bool, usedns: UseDns) -> Result<Regex, Error> {
+        static SHARED: OnceLock<std::sync::Mutex<Shared>> = OnceLock::new();
+        let shared = SHARED.get_or_init(Default::default);
+        let key = (raw.to_string(), multiline, usedns as u8);
+        let live = shared
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&key).and_then(std::sync::Weak::upgrade));
+        if let Some(c) = live {
+            return Ok(Regex::with(c));
+        }
+        let c = Arc::new(Regex::compile(raw, multiline, usedns)?);
+        if let Ok(mut m) = shared.lock() {
+            if m.len() >= SHARED_PRUNE {
+                m.retain(|_, w| w.strong_count() > 0);
+            }
+            m.insert(key, Arc::downgrade(&c));
+        }
+        Ok(Regex::with(c))
+    }
+
+    fn compile(raw: &str, multiline: bool, usedns: UseDns) -> Result<Compiled, Error> {
         let expanded = expand_tags(raw, usedns);
         if expanded.trim_start().is_empty() {
             return Err(Error::new(ErrorKind::Empty, raw));
@@ -262,7 +316,7 @@ impl Regex {
         alt.sort();
         tuple.sort();
         let prefilter = Prefilter::new(&expanded, multiline);
-        Ok(Regex {
+        Ok(Compiled {
             raw: raw.to_string(),
             expanded,
             pattern,
@@ -272,7 +326,6 @@ impl Regex {
             skiplines,
             prefilter,
             deprecated_host: false,
-            match_errors: Default::default(),
         })
     }
 
@@ -289,7 +342,7 @@ impl Regex {
         usedns: UseDns,
         pref: Option<&Regex>,
     ) -> Result<Regex, Error> {
-        let mut r = Regex::new(raw, multiline, usedns)?;
+        let r = Regex::new(raw, multiline, usedns)?;
         let has_id = |r: &Regex| FAILURE_ID_PRESENTS.iter().any(|g| r.has_group(g));
         if !has_id(&r) && !pref.is_some_and(has_id) {
             if r.has_group("host") {
@@ -298,14 +351,14 @@ impl Regex {
                 static HOST: OnceLock<Pattern> = OnceLock::new();
                 let host = meta(&HOST, r"\(\?P<host>");
                 let renamed = host.replace(raw, 0, |_, _| "(?P<dns>".to_string());
-                let mut r2 = Regex::new(&renamed, multiline, usedns)?;
+                // Rare (fail2ban 0.8 filters), so not shared.
+                let mut r2 = Regex::compile(&renamed, multiline, usedns)?;
                 r2.raw = raw.to_string();
                 r2.deprecated_host = true;
-                return Ok(r2);
+                return Ok(Regex::with(Arc::new(r2)));
             }
             return Err(Error::new(ErrorKind::NoFailureId, &r.expanded));
         }
-        r.raw = raw.to_string();
         Ok(r)
     }
 
