@@ -22,6 +22,11 @@ pub type Vars = OMap<String>;
 
 const MAX_INTERPOLATION_DEPTH: usize = 10;
 
+/// The vars lookups of one `get`, in order, with their answers: with the
+/// parser unchanged, the same answers give the same value (see
+/// `reader::Load::shared_get`).
+pub(crate) type Seen = std::cell::RefCell<Vec<(String, Option<String>)>>;
+
 /// The lookup chain of one interpolation level: overlay (fail2ban's
 /// `__name__` and `sec/opt` entries), then vars, section, defaults.
 #[derive(Clone)]
@@ -30,6 +35,7 @@ struct Chain<'a> {
     vars: &'a Vars,
     section: Option<&'a Section>,
     defaults: &'a Section,
+    seen: Option<&'a Seen>,
 }
 
 impl Chain<'_> {
@@ -37,7 +43,11 @@ impl Chain<'_> {
         if let Some(v) = self.overlay.get(key) {
             return Some(v);
         }
-        if let Some(v) = self.vars.get(key) {
+        let v = self.vars.get(key);
+        if let Some(seen) = self.seen {
+            seen.borrow_mut().push((key.to_string(), v.cloned()));
+        }
+        if let Some(v) = v {
             return Some(v);
         }
         if let Some(e) = self.section.and_then(|s| s.get(key)) {
@@ -53,9 +63,14 @@ impl ConfigParser {
         section: &str,
         option: &str,
         vars: &'a Vars,
+        seen: Option<&Seen>,
     ) -> Result<(String, Option<Pos>), Error> {
         let sect = self.section_for(section)?;
-        if let Some(v) = vars.get(option) {
+        let v = vars.get(option);
+        if let Some(seen) = seen {
+            seen.borrow_mut().push((option.to_string(), v.cloned()));
+        }
+        if let Some(v) = v {
             return Ok((v.clone(), None));
         }
         if let Some(e) = sect.and_then(|s| s.get(option)) {
@@ -87,7 +102,18 @@ impl ConfigParser {
     /// `NoSection`/`NoOption` (see [`Error::is_missing`]), or an
     /// interpolation error naming the file and line of the value.
     pub fn get(&self, section: &str, option: &str, vars: &Vars) -> Result<String, Error> {
-        self.get_impl(section, option, vars, false)
+        self.get_impl(section, option, vars, false, None)
+    }
+
+    /// [`get`](Self::get), recording in `seen` every lookup made in `vars`.
+    pub(crate) fn get_seen(
+        &self,
+        section: &str,
+        option: &str,
+        vars: &Vars,
+        seen: &Seen,
+    ) -> Result<String, Error> {
+        self.get_impl(section, option, vars, false, Some(seen))
     }
 
     /// The raw value, without interpolation.
@@ -95,7 +121,7 @@ impl ConfigParser {
     /// # Errors
     /// `NoSection`/`NoOption`.
     pub fn get_raw(&self, section: &str, option: &str) -> Result<String, Error> {
-        self.get_impl(section, option, &OMap::new(), true)
+        self.get_impl(section, option, &OMap::new(), true, None)
     }
 
     fn get_impl(
@@ -104,9 +130,10 @@ impl ConfigParser {
         option: &str,
         vars: &Vars,
         raw: bool,
+        seen: Option<&Seen>,
     ) -> Result<String, Error> {
         let option = option.to_lowercase();
-        let (value, pos) = self.raw_entry(section, &option, vars)?;
+        let (value, pos) = self.raw_entry(section, &option, vars, seen)?;
         if raw {
             return Ok(value);
         }
@@ -115,6 +142,7 @@ impl ConfigParser {
             vars,
             section: self.section_for(section)?,
             defaults: &self.defaults,
+            seen,
         };
         let mut out = String::new();
         self.interpolate_some(section, &option, &mut out, &value, &chain, 1)

@@ -179,12 +179,41 @@ pub fn get_options(
     should_exist: bool,
     convert_types: bool,
 ) -> Result<OMap<Value>, Error> {
+    read_options(
+        load,
+        cp,
+        None,
+        section,
+        specs,
+        p_opts,
+        should_exist,
+        convert_types,
+    )
+}
+
+/// [`get_options`]; with `shared` (the same parser, shared for the load),
+/// through [`Load::shared_get`].
+#[allow(clippy::too_many_arguments)]
+fn read_options(
+    load: &mut Load,
+    cp: &ConfigParser,
+    shared: Option<&Arc<ConfigParser>>,
+    section: &str,
+    specs: &[OptSpec],
+    p_opts: &Vars,
+    should_exist: bool,
+    convert_types: bool,
+) -> Result<OMap<Value>, Error> {
     let mut values = OMap::new();
     for s in specs {
         if p_opts.contains_key(s.name) {
             continue;
         }
-        match cp.get(section, s.name, p_opts) {
+        let got = match shared {
+            Some(arc) => load.shared_get(arc, section, s.name, p_opts),
+            None => cp.get(section, s.name, p_opts),
+        };
+        match got {
             Ok(v) => {
                 if !convert_types {
                     values.insert(s.name, Value::Str(v));
@@ -300,9 +329,10 @@ impl DefinitionInit {
     pub fn get_options(&mut self, load: &mut Load, p_opts: &Vars, all: bool) -> Result<(), Error> {
         let p_opts = merge_vars(p_opts, &self.init_opts);
         let cp = self.cp.clone();
-        let read = get_options(
+        let read = read_options(
             load,
             &cp,
+            Some(&cp),
             "Definition",
             self.config_opts,
             &p_opts,
@@ -348,11 +378,17 @@ impl DefinitionInit {
 
     /// `getCombOption`: a `[Definition]` value (or `sec/opt`) by name, for
     /// `<tag>` substitution; `None` if there is none.
-    fn comb_option(&mut self, name: &str) -> Result<Option<String>, Error> {
+    fn comb_option(&mut self, load: &mut Load, name: &str) -> Result<Option<String>, Error> {
         if let Some(v) = self.def_cache.get(name) {
             return Ok(v.clone());
         }
-        let v = match self.cp.get_ex("Definition", name, &self.p_opts) {
+        // `sec/opt` names read other sections without vars: not remembered.
+        let got = if name.contains('/') {
+            self.cp.get_ex("Definition", name, &self.p_opts)
+        } else {
+            load.shared_get(&self.cp, "Definition", name, &self.p_opts)
+        };
+        let v = match got {
             Ok(v) => Some(v),
             Err(e) if e.is_missing() => None,
             Err(e) => return Err(e),
@@ -383,30 +419,46 @@ impl DefinitionInit {
                 .collect(),
             ignore: ignore.to_vec(),
         };
-        if let Some(done) = load.substituted.get(&key) {
-            for d in done {
-                let mut same = true;
-                for (name, answer) in &d.lookups {
-                    if self.comb_option(name)? != *answer {
-                        same = false;
-                        break;
+        // Taken out while its lookups are made again (they read `load`).
+        let mut done = load.substituted.remove(&key).unwrap_or_default();
+        let mut hit = None;
+        'search: for (i, d) in done.iter().enumerate() {
+            for (name, answer) in &d.lookups {
+                match self.comb_option(load, name) {
+                    Ok(v) if v == *answer => {}
+                    Ok(_) => continue 'search,
+                    Err(e) => {
+                        load.substituted.insert(key, done);
+                        return Err(e);
                     }
                 }
-                if same {
-                    return Ok(d.result.clone());
-                }
             }
+            hit = Some(i);
+            break;
+        }
+        if let Some(i) = hit {
+            let result = done[i].result.clone();
+            load.substituted.insert(key, done);
+            return Ok(result);
         }
         let mut lookups = Vec::new();
         let result = substitute_recursive_tags(combined, ignore, |t| {
-            let v = self.comb_option(t)?;
+            let v = self.comb_option(load, t)?;
             lookups.push((t.to_string(), v.clone()));
             Ok(v)
-        })?;
-        load.substituted.entry(key).or_default().push(Substituted {
+        });
+        let result = match result {
+            Ok(r) => r,
+            Err(e) => {
+                load.substituted.insert(key, done);
+                return Err(e);
+            }
+        };
+        done.push(Substituted {
             lookups,
             result: result.clone(),
         });
+        load.substituted.insert(key, done);
         Ok(result)
     }
 

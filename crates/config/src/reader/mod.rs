@@ -87,7 +87,22 @@ pub struct Load {
     /// Tag substitutions of filter and action options already made in
     /// this load (see `DefinitionInit::substitute`).
     pub(crate) substituted: crate::omap::FastMap<SubstKey, Vec<Substituted>>,
+    /// Values read from the shared parsers of filter and action files
+    /// (see [`Load::shared_get`]).
+    gets: crate::omap::FastMap<GetKey, (Arc<ConfigParser>, Vec<Got>)>,
 }
+
+/// A `get` on one shared (never changed) parser: its address (the entry
+/// holds the parser, so the address is not reused), the section and the
+/// option.
+type GetKey = (usize, String, String);
+
+/// One value read: the vars lookups it made with their answers, and the value.
+type Got = (Vec<(String, Option<String>)>, String);
+
+/// Values kept per option: past this, an option whose value differs for
+/// every jail (one naming the jail) is read anew each time.
+const GOTS_MAX: usize = 8;
 
 /// What a tag substitution depends on besides its lookups: the file set
 /// (by its parser, shared for the load), the options and the ignored tags.
@@ -122,7 +137,49 @@ impl Load {
             parsers: Default::default(),
             log: Vec::new(),
             substituted: Default::default(),
+            gets: Default::default(),
         }
+    }
+
+    /// `cp.get(section, option, vars)` for a parser shared for the whole
+    /// load (`read_named`'s, which nothing changes once read), remembered:
+    /// fifty jails read the same `[Definition]` options of `filter.d/sshd`
+    /// with vars that differ only in keys those options never look up. A
+    /// remembered value is reused when every lookup it made in `vars`
+    /// answers the same now; the parser is the same, so the value is too.
+    /// Errors are not remembered (the next call makes them again).
+    ///
+    /// # Errors
+    /// As [`ConfigParser::get`].
+    pub fn shared_get(
+        &mut self,
+        cp: &Arc<ConfigParser>,
+        section: &str,
+        option: &str,
+        vars: &crate::interpolate::Vars,
+    ) -> Result<String, crate::error::Error> {
+        let key = (
+            Arc::as_ptr(cp) as usize,
+            section.to_string(),
+            option.to_string(),
+        );
+        if let Some((_, gots)) = self.gets.get(&key) {
+            for (lookups, value) in gots {
+                if lookups.iter().all(|(k, v)| vars.get(k) == v.as_ref()) {
+                    return Ok(value.clone());
+                }
+            }
+        }
+        let seen = crate::interpolate::Seen::default();
+        let value = cp.get_seen(section, option, vars, &seen)?;
+        let (_, gots) = self
+            .gets
+            .entry(key)
+            .or_insert_with(|| (cp.clone(), Vec::new()));
+        if gots.len() < GOTS_MAX {
+            gots.push((seen.into_inner(), value.clone()));
+        }
+        Ok(value)
     }
 
     /// Records a log message.
