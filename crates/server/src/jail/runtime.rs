@@ -121,6 +121,9 @@ impl std::fmt::Debug for JailHandle {
     }
 }
 
+/// Taken by a jail started by a stream while its actions start.
+static HELD_STARTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
 /// Depth of the engine's inbox: a feeder that outruns the engine waits.
 const INBOX: usize = 64;
 
@@ -186,9 +189,15 @@ impl JailHandle {
         let restored = engine.start();
         crate::server::timing(|| format!("{} engine ready", jail.name));
         let driver = rt.spawn(async move {
+            // The jails of one stream start their actions one after the
+            // other, as fail2ban's do (its `_cmd_lock` runs every shell
+            // command of the process in turn): fifty `actionstart` shells
+            // at once would leave the socket thread no CPU to answer on.
+            let mut permit = None;
             if let Some(hold) = hold_rx {
                 // Released, or the handle is gone: start either way.
                 let _ = hold.await;
+                permit = HELD_STARTS.acquire().await.ok();
             }
             // `start` returns before the actions' shells ran, as
             // fail2ban's does; they run before any message is handled.
@@ -199,6 +208,7 @@ impl JailHandle {
                 engine
             })
             .await;
+            drop(permit);
             let Ok(engine) = started else { return };
             drive(engine, rx).await;
         });
