@@ -94,6 +94,7 @@ check "control: Package ironban" field Package ironban
 check "control: Conflicts/Replaces/Provides fail2ban" \
   bash -c "grep -q '^ Conflicts: fail2ban\$' $tmp/info && grep -q '^ Replaces: fail2ban\$' $tmp/info && grep -q '^ Provides: fail2ban\$' $tmp/info"
 check "control: Depends found by \$auto (libc6)" grep -q '^ Depends: .*libc6' "$tmp/info"
+check "control: Recommends libsystemd0 (dlopen'ed by the journal backend)" grep -q '^ Recommends: .*libsystemd0' "$tmp/info"
 has() { grep -qxF "$1" "$tmp/contents"; }
 check "contents: /usr/bin/ironban" has ./usr/bin/ironban
 for n in fail2ban-client fail2ban-server fail2ban-regex; do

@@ -434,6 +434,16 @@ impl IgnoreList {
         Ok(())
     }
 
+    /// Looks up ahead what the first check would resolve (the host's own
+    /// addresses, with `ignoreself`), so a jail's first failure does not
+    /// wait for the resolver. The answer is the one the check would cache
+    /// (process-wide, 5 min); fail2ban looks it up at that first check.
+    pub fn prepare(&self, now: f64, env: &mut dyn IgnoreEnv) {
+        if self.ignore_self {
+            env.self_ips(now);
+        }
+    }
+
     /// Whether the failure of `id` (with its ticket, if any) is ignored,
     /// and by which rule (fail2ban: `_inIgnoreIPList`).
     pub fn is_ignored(

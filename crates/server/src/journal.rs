@@ -1,7 +1,9 @@
 //! The systemd journal as a log source: `backend = systemd`
 //! (fail2ban: `server/filtersystemd.py`).
 //!
-//! Reads through libsystemd (the `systemd` crate). The reader is not `Send`:
+//! Reads through libsystemd, loaded with `dlopen` at the first journal
+//! opened (`journal/sd.rs`), so processes without a journal jail do not map
+//! it. The reader is not `Send`:
 //! a jail that follows the journal keeps it on a thread of its own and hands
 //! lines over a channel. Entries are rendered into the syslog-style line
 //! fail2ban builds (`formatJournalEntry`), so the same failregexes apply,
@@ -48,6 +50,9 @@ pub enum JournalError {
     /// A `journalmatch` element that is not `FIELD=value` or `+`.
     #[error("systemd journal: invalid journalmatch element '{0}' (expected FIELD=value or +)")]
     BadMatch(String),
+    /// libsystemd could not be loaded (it is opened only when a journal is).
+    #[error("systemd journal: {0}")]
+    Load(String),
     /// This build has no journal support.
     #[error("systemd journal: this ironban was built without the 'systemd' feature")]
     Unsupported,
@@ -175,141 +180,9 @@ pub fn read_all(
 pub use reader::JournalReader;
 
 #[cfg(feature = "systemd")]
-mod reader {
-    use super::*;
-    use systemd::journal::{self, JournalWaitResult};
-
-    fn sd(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> JournalError {
-        let action = action.into();
-        move |source| JournalError::Sd { action, source }
-    }
-
-    /// An open journal with a jail's matches applied. Not `Send`: keep it on
-    /// the thread that opened it.
-    pub struct JournalReader {
-        j: journal::Journal,
-    }
-
-    impl JournalReader {
-        /// Opens the journal as fail2ban does: the given files or directory,
-        /// else the system journal with `journalflags` (default 4, system only).
-        pub fn open(opts: &JournalOptions) -> Result<JournalReader, JournalError> {
-            let mut files: Vec<String> = Vec::new();
-            for pat in &opts.files {
-                match glob::glob(pat) {
-                    Ok(paths) => files.extend(
-                        paths
-                            .filter_map(Result::ok)
-                            .map(|p| p.to_string_lossy().into_owned()),
-                    ),
-                    Err(_) => files.push(pat.clone()),
-                }
-            }
-            files.sort();
-            files.dedup();
-            let extra = opts.flags.unwrap_or(0);
-            let j = if !files.is_empty() {
-                journal::OpenFilesOptions::default()
-                    .extra_raw_flags(extra)
-                    .open_files(files.iter().map(|f| f.as_str()))
-                    .map_err(sd(format!("opening files {}", files.join(" "))))?
-            } else if let Some(dir) = &opts.path {
-                journal::OpenDirectoryOptions::default()
-                    .extra_raw_flags(extra)
-                    .open_directory(dir.to_string_lossy().as_ref())
-                    .map_err(sd(format!("opening directory {}", dir.display())))?
-            } else {
-                let flags = opts.flags.unwrap_or(4);
-                journal::OpenOptions::default()
-                    .extra_raw_flags(flags)
-                    .open()
-                    .map_err(sd("opening the system journal"))?
-            };
-            Ok(JournalReader { j })
-        }
-
-        /// Adds a jail's `journalmatch` (OR-groups of ANDed terms).
-        pub fn add_matches(&mut self, elements: &[String]) -> Result<(), JournalError> {
-            for (i, group) in match_groups(elements)?.iter().enumerate() {
-                if i > 0 {
-                    self.j.match_or().map_err(sd("adding journalmatch"))?;
-                }
-                for (k, v) in group {
-                    self.j
-                        .match_add(k, v.as_bytes())
-                        .map_err(sd(format!("adding journalmatch {k}={v}")))?;
-                }
-            }
-            Ok(())
-        }
-
-        /// Positions before the first entry at or after `time` (seconds).
-        pub fn seek_time(&mut self, time: f64) -> Result<(), JournalError> {
-            let usec = (time.max(0.0) * 1e6) as u64;
-            self.j
-                .seek_realtime_usec(usec)
-                .map_err(sd("seeking to a time"))
-        }
-
-        /// Positions at the end: only entries written from now on are read.
-        pub fn seek_tail(&mut self) -> Result<(), JournalError> {
-            self.j.seek_tail().map_err(sd("seeking to the end"))?;
-            // Step back onto the last entry, so the next read is the first new one.
-            self.j.previous().map_err(sd("seeking to the end"))?;
-            Ok(())
-        }
-
-        /// Positions just after the entry with `cursor` (a restart resumes there).
-        pub fn seek_after_cursor(&mut self, cursor: &str) -> Result<(), JournalError> {
-            self.j
-                .seek_cursor(cursor)
-                .map_err(sd("seeking to the saved cursor"))?;
-            if self.j.next().map_err(sd("reading"))? > 0
-                && !self.j.test_cursor(cursor).unwrap_or(false)
-            {
-                // The cursor's entry is gone (vacuumed): we stand on the next
-                // one, which must still be read.
-                self.j.previous().map_err(sd("reading"))?;
-            }
-            Ok(())
-        }
-
-        /// The next entry, rendered, or `None` at the end for now.
-        pub fn next_line(&mut self) -> Result<Option<JournalLine>, JournalError> {
-            if self.j.next().map_err(sd("reading the next entry"))? == 0 {
-                return Ok(None);
-            }
-            let mut fields: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-            self.j.restart_data();
-            while let Some(f) = self.j.enumerate_data().map_err(sd("reading entry data"))? {
-                let name = String::from_utf8_lossy(f.name()).into_owned();
-                let value = f.value().unwrap_or_default().to_vec();
-                // A field repeated in one entry (rare; MESSAGE may be) joins with spaces.
-                fields
-                    .entry(name)
-                    .and_modify(|v| {
-                        v.push(b' ');
-                        v.extend_from_slice(&value)
-                    })
-                    .or_insert(value);
-            }
-            let realtime = self.j.timestamp_usec().map_err(sd("reading entry time"))?;
-            let mono = self.j.monotonic_timestamp().map(|(m, _)| m).unwrap_or(0);
-            let cursor = self.j.cursor().map_err(sd("reading entry cursor"))?;
-            Ok(Some(JournalLine {
-                line: format_entry(&fields, mono),
-                time: entry_time(&fields, realtime),
-                cursor,
-            }))
-        }
-
-        /// Waits up to `timeout` for new entries; true when something changed.
-        pub fn wait(&mut self, timeout: std::time::Duration) -> Result<bool, JournalError> {
-            let r = self.j.wait(Some(timeout)).map_err(sd("waiting"))?;
-            Ok(!matches!(r, JournalWaitResult::Nop))
-        }
-    }
-}
+mod reader;
+#[cfg(feature = "systemd")]
+mod sd;
 
 #[cfg(test)]
 mod tests;

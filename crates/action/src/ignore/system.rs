@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, ToSocketAddrs};
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use super::IgnoreEnv;
@@ -15,8 +16,6 @@ use crate::ticket::normalise;
 /// interface addresses, and `/bin/sh` with a timeout.
 #[derive(Debug)]
 pub struct SystemEnv {
-    dns: HashMap<String, (Vec<IpAddr>, f64)>,
-    own: Option<(Vec<IpAddr>, f64)>,
     /// Timeout of `ignorecommand`.
     pub timeout: Duration,
 }
@@ -24,14 +23,25 @@ pub struct SystemEnv {
 impl Default for SystemEnv {
     fn default() -> Self {
         SystemEnv {
-            dns: HashMap::new(),
-            own: None,
             timeout: Duration::from_secs(60),
         }
     }
 }
 
 const DNS_CACHE_SECS: f64 = 300.0;
+
+/// Addresses and the time they expire (unix seconds).
+type Cached = (Vec<IpAddr>, f64);
+
+/// Name → addresses with their expiry, shared by every jail of the process
+/// as fail2ban's `DNSUtils.CACHE_nameToIp` is: one jail's lookup serves the
+/// others, and a jail's first ban does not pay for the resolver again.
+static DNS: LazyLock<Mutex<HashMap<String, Cached>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// The host's own addresses (`ignoreself`) with their expiry, process-wide
+/// as fail2ban's `getSelfIPs` cache: resolving them (interfaces plus three
+/// resolver calls) was a cost of each jail's first ban.
+static OWN: Mutex<Option<Cached>> = Mutex::new(None);
 
 fn lookup(name: &str) -> Vec<IpAddr> {
     (name, 0)
@@ -73,11 +83,13 @@ fn interface_ips() -> Vec<IpAddr> {
 
 impl IgnoreEnv for SystemEnv {
     fn self_ips(&mut self, now: f64) -> Vec<IpAddr> {
-        if let Some((ips, exp)) = &self.own {
+        if let Some((ips, exp)) = OWN.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
             if *exp > now {
                 return ips.clone();
             }
         }
+        // Resolved without the lock held: a slow resolver must not hold up
+        // the other jails' cache hits.
         let hosts = HostNames::system();
         let mut set: HashSet<IpAddr> = interface_ips().into_iter().collect();
         for name in ["localhost", hosts.short.as_str(), hosts.fq.as_str()] {
@@ -86,18 +98,19 @@ impl IgnoreEnv for SystemEnv {
             }
         }
         let ips: Vec<IpAddr> = set.into_iter().collect();
-        self.own = Some((ips.clone(), now + DNS_CACHE_SECS));
+        *OWN.lock().unwrap_or_else(|e| e.into_inner()) = Some((ips.clone(), now + DNS_CACHE_SECS));
         ips
     }
 
     fn resolve(&mut self, name: &str, now: f64) -> Vec<IpAddr> {
-        if let Some((ips, exp)) = self.dns.get(name) {
+        if let Some((ips, exp)) = DNS.lock().unwrap_or_else(|e| e.into_inner()).get(name) {
             if *exp > now {
                 return ips.clone();
             }
         }
         let ips = lookup(name);
-        self.dns
+        DNS.lock()
+            .unwrap_or_else(|e| e.into_inner())
             .insert(name.to_string(), (ips.clone(), now + DNS_CACHE_SECS));
         ips
     }

@@ -10,6 +10,7 @@ struct Fake {
     code: Result<i32>,
     ran: Vec<ShellCommand>,
     lookups: usize,
+    self_lookups: usize,
 }
 
 impl Fake {
@@ -20,12 +21,14 @@ impl Fake {
             code: Ok(1),
             ran: vec![],
             lookups: 0,
+            self_lookups: 0,
         }
     }
 }
 
 impl IgnoreEnv for Fake {
     fn self_ips(&mut self, _now: f64) -> Vec<IpAddr> {
+        self.self_lookups += 1;
         self.own.clone()
     }
     fn resolve(&mut self, name: &str, _now: f64) -> Vec<IpAddr> {
@@ -235,4 +238,17 @@ fn system_env_runs_command() {
     assert_eq!(env.run_command(&ShellCommand::plain("exit 0")).unwrap(), 0);
     assert_eq!(env.run_command(&ShellCommand::plain("exit 1")).unwrap(), 1);
     assert_eq!(env.run_command(&ShellCommand::plain("exit 7")).unwrap(), 7);
+}
+
+/// `prepare` asks for the own addresses only when ignoreself is on (the
+/// lookup the first check would make).
+#[test]
+fn prepare_looks_up_own_addresses_only_with_ignoreself() {
+    let mut env = Fake::new();
+    let mut l = IgnoreList::new("j");
+    l.prepare(0.0, &mut env);
+    assert_eq!(env.self_lookups, 1);
+    l.set_ignore_self(false);
+    l.prepare(0.0, &mut env);
+    assert_eq!(env.self_lookups, 1);
 }

@@ -247,11 +247,19 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert!(woken(&mut ra) > 0, "a's jail was not woken");
         assert_eq!(woken(&mut rb), 0, "b's jail was woken by a write to a");
+        let ids = [sa.id, sb.id];
+        let wds: Vec<i32> = sa.wds.iter().chain(&sb.wds).copied().collect();
         drop(sa);
         std::fs::write(&b, "y\n").unwrap();
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert!(woken(&mut rb) > 0, "b's jail lost its watch when a's went");
         drop(sb);
-        assert!(hub().lock().unwrap().watches.is_empty());
+        // Other tests of this binary subscribe concurrently to the same hub:
+        // only this test's subscribers must be gone.
+        let h = hub().lock().unwrap();
+        assert!(!h.watches.values().flatten().any(|s| ids.contains(&s.id)));
+        // The directory's watch went with its last subscriber (inotify wds
+        // are allocated cyclically, so another test cannot hold this one).
+        assert!(wds.iter().all(|wd| !h.watches.contains_key(wd)));
     }
 }

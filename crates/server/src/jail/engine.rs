@@ -268,6 +268,7 @@ impl Engine {
     /// (fail2ban: the top of the actions thread's `run`).
     pub fn start_actions(&mut self, restored: Vec<Ticket>) {
         let now = mytime::now();
+        self.ignore.prepare(now, &mut self.env);
         let ev = self.actions.start(&mut self.exec, now);
         self.log_events(&ev);
         if !restored.is_empty() {

@@ -205,3 +205,14 @@ fn cursor_resumes_after_the_last_entry_read() {
         .line
         .starts_with("srv kernel: ["));
 }
+
+#[cfg(feature = "systemd")]
+#[test]
+fn a_missing_libsystemd_is_an_error_naming_it() {
+    let e = sd::load("libsystemd-absent.so.0")
+        .err()
+        .expect("no such library");
+    assert!(e.starts_with("cannot load libsystemd-absent.so.0: "), "{e}");
+    // The real one binds every function the reader calls.
+    assert!(sd::load("libsystemd.so.0").is_ok());
+}
