@@ -534,4 +534,41 @@ mod tests {
         assert_eq!(python_int(""), None);
         assert!(as_bool("Yes") && as_bool("1") && !as_bool("false") && !as_bool("y"));
     }
+
+    /// `Load::shared_get` answers what `ConfigParser::get` answers: a var
+    /// the value looks up changes it, other vars do not, a missing one is
+    /// an error each time.
+    #[test]
+    fn shared_get_is_get() {
+        let text =
+            "[Definition]\n_daemon = sshd\nfailregex = ^%(_daemon)s: %(user)s from <HOST>$\n";
+        let file = crate::ini::parse(Arc::new(PathBuf::from("f.conf")), text).unwrap();
+        let cp = Arc::new(ConfigParser::from_file(&file));
+        let mut load = Load::new(Path::new("/nonexistent"));
+        let vars = |pairs: &[(&str, &str)]| -> Vars {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let cases = [
+            vars(&[("user", "a")]),
+            vars(&[("user", "b")]),
+            vars(&[("user", "a"), ("name", "j2")]),
+            vars(&[("user", "a"), ("_daemon", "dropbear")]),
+            vars(&[]),
+            vars(&[("user", "a")]),
+        ];
+        for v in &cases {
+            let want = cp.get("Definition", "failregex", v).ok();
+            let got = load.shared_get(&cp, "Definition", "failregex", v).ok();
+            assert_eq!(got, want, "vars {v:?}");
+        }
+        assert_eq!(
+            load.shared_get(&cp, "Definition", "failregex", &cases[3])
+                .ok()
+                .as_deref(),
+            Some("^dropbear: a from <HOST>$")
+        );
+    }
 }
