@@ -23,6 +23,7 @@ use crate::backend::container::FileContainer;
 use crate::backend::watch::{follow, BackendKind, LogEvent};
 use crate::journal::JournalOptions;
 use crate::log::Logger;
+#[cfg(feature = "systemd")]
 use crate::mytime;
 
 /// The name fail2ban stores a journal position under in `logs.path`.
