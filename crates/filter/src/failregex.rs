@@ -190,6 +190,7 @@ pub fn tuple_lines_buf(lines: &[TupleLine]) -> String {
 }
 
 pub use crate::groups::{GroupValue, Groups};
+pub use crate::text::Text;
 
 /// The result of [`Regex::search`]: groups and the buffer lines matched.
 #[derive(Debug, Clone)]
@@ -383,37 +384,35 @@ impl Regex {
         self.pattern.capture_index(name)
     }
 
-    /// Groups and line indexes of the match `is_match_in` left in `caps`.
     /// The groups of a one-line match without `content` (the prefregex's
-    /// groups as a failure inherits them), not copying the content text.
-    pub(crate) fn groups_without_content(&self, buf: &str, caps: &Captures) -> Groups {
-        if !self.alt.is_empty() || !self.tuple.is_empty() {
-            let mut g = self.match_from(buf, 1, caps).groups;
-            g.remove("content");
-            return g;
-        }
-        let mut groups = Groups::with_capacity(self.names.len());
-        for (i, n) in &self.names {
-            if &**n == "content" {
-                continue;
-            }
-            let v = match caps.text(buf, *i) {
-                Some(t) => GroupValue::Str(t.to_string()),
-                None => GroupValue::None,
-            };
-            groups.push_unique(n.clone(), v);
-        }
-        groups
+    /// groups as a failure inherits them), as spans of `src`: `caps` holds
+    /// a match on `src[base..]`.
+    pub(crate) fn groups_without_content(
+        &self,
+        src: &Arc<str>,
+        base: usize,
+        caps: &Captures,
+    ) -> Groups {
+        let mut g = self.groups_from(src, base, caps, 0);
+        g.remove("content");
+        g
     }
 
-    pub(crate) fn match_from(&self, buf: &str, nlines: usize, caps: &Captures) -> RegexMatch {
-        let (ms, me) = caps.get(0).unwrap_or((0, 0));
-        // Room for the prefregex groups a failure merges in (`merged_over`).
+    /// The named groups of the match `is_match_in` left in `caps`, as spans
+    /// of `src` (the match was on `src[base..]`), with alt/tuple merging;
+    /// `room` more entries are reserved for merging.
+    pub(crate) fn groups_from(
+        &self,
+        src: &Arc<str>,
+        base: usize,
+        caps: &Captures,
+        room: usize,
+    ) -> Groups {
         let mut groups =
-            Groups::with_capacity(self.names.len() + self.alt.len() + self.tuple.len() + 2);
+            Groups::with_capacity(self.names.len() + self.alt.len() + self.tuple.len() + room);
         for (i, n) in &self.names {
-            let v = match caps.text(buf, *i) {
-                Some(t) => GroupValue::Str(t.to_string()),
+            let v = match caps.get(*i) {
+                Some((s, e)) => GroupValue::Str(Text::span(src, base + s, base + e)),
                 None => GroupValue::None,
             };
             groups.push_unique(n.clone(), v);
@@ -431,11 +430,20 @@ impl Regex {
                     t.push(v);
                     t
                 }
-                Some(GroupValue::Str(s)) => vec![Some(s), v],
+                Some(GroupValue::Str(s)) => vec![Some(s.to_string()), v],
                 _ => vec![None, v],
             };
             groups.insert(n.clone(), GroupValue::Tuple(t));
         }
+        groups
+    }
+
+    /// Groups and line indexes of the match `is_match_in` left in `caps`.
+    pub(crate) fn match_from(&self, buf: &str, nlines: usize, caps: &Captures) -> RegexMatch {
+        let (ms, me) = caps.get(0).unwrap_or((0, 0));
+        // Room for the prefregex groups a failure merges in (`merged_over`).
+        let src: Arc<str> = Arc::from(buf);
+        let groups = self.groups_from(&src, 0, caps, 2);
         if nlines <= 1 {
             return RegexMatch {
                 groups,

@@ -6,13 +6,15 @@
 
 use std::sync::Arc;
 
+use crate::text::Text;
+
 /// A value of a failure's named group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GroupValue {
     /// The group did not take part in the match (Python `None`).
     None,
-    /// The matched text.
-    Str(String),
+    /// The matched text (a span of the line it came from).
+    Str(Text),
     /// A `tuple_<name>` combination.
     Tuple(Vec<Option<String>>),
 }
@@ -27,10 +29,18 @@ impl GroupValue {
         }
     }
 
+    /// The shared text, for `Str`.
+    pub fn as_text(&self) -> Option<&Text> {
+        match self {
+            GroupValue::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
     /// The string, for `Str`.
     pub fn as_str(&self) -> Option<&str> {
         match self {
-            GroupValue::Str(s) => Some(s),
+            GroupValue::Str(s) => Some(s.as_str()),
             _ => None,
         }
     }
@@ -124,6 +134,20 @@ impl Groups {
             v.insert(0, entry);
         }
         Groups { entries: v }
+    }
+
+    /// Python's `dict.update` with the entries of `new` that are not
+    /// `None` (fail2ban's `_mergeFailure`), moving them.
+    pub(crate) fn update_some(&mut self, new: Groups) {
+        for (k, v) in new.entries {
+            if v == GroupValue::None {
+                continue;
+            }
+            match self.entries.iter_mut().find(|(n, _)| *n == k) {
+                Some((_, old)) => *old = v,
+                None => self.entries.push((k, v)),
+            }
+        }
     }
 
     pub(crate) fn push_unique(&mut self, name: Arc<str>, v: GroupValue) {

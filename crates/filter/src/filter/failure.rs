@@ -2,11 +2,12 @@
 //! in, `mlfid` handled, failure ids found (fail2ban: the tail of the
 //! `Filter.findFailure` loop body).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::{FailData, Failure, Filter};
-use crate::failregex::{Groups, TupleLine};
+use crate::failregex::{GroupValue, Groups, TupleLine};
 use crate::ipdns::{text_to_ip, Cidr, IpAddr};
+use crate::text::Text;
 
 /// What the failregex loop does after [`Filter::report_match`].
 pub(super) enum Step {
@@ -45,32 +46,25 @@ impl Filter {
             // dovecot:143 requires it).
             groups = Groups::merged_over(pre_groups, groups);
         }
-        let mlfid: Option<Arc<str>> = groups.get("mlfid").and_then(|v| v.as_str().map(Arc::from));
-        let fail_rc = match &mlfid {
+        let mlfid: Option<Text> = groups.get("mlfid").and_then(GroupValue::as_text).cloned();
+        let (mut fail, cached) = match &mlfid {
             Some(id) => {
-                let f = self.merge_failure(id, groups, matched_lines);
-                if f.lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .truthy("nofail")
-                    && !self.opts.check_all_regex
-                {
+                let (f, cached) = self.merge_failure(id, groups, matched_lines);
+                if f.truthy("nofail") && !self.opts.check_all_regex {
                     return Step::Stop;
                 }
-                f
+                (f, cached)
             }
             None => {
-                let mut f = FailData {
+                let f = FailData {
                     groups,
+                    matches: Some(matched_lines),
                     ..FailData::default()
                 };
-                f.matches = Some(matched_lines);
-                Arc::new(Mutex::new(f))
+                (Arc::new(f), false)
             }
         };
         let ids = {
-            let mut fail = fail_rc
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
             // Read with borrowed group texts; the two changes to the
             // failure (`mlfpending`, `ip`) are applied after.
             let (ids, pending, own_ip) = {
@@ -128,40 +122,40 @@ impl Filter {
                     }
                 }
             };
-            if pending {
-                fail.mlfpending = true;
-                if !self.opts.check_all_regex && self.opts.ignore_pending {
+            if pending || own_ip.is_some() {
+                let apply = |f: &mut FailData| {
+                    if pending {
+                        f.mlfpending = true;
+                    }
+                    if own_ip.is_some() {
+                        f.ip = own_ip;
+                    }
+                };
+                match &mlfid {
+                    // Through the cache's entry when shared with it,
+                    // dropping this handle first so nothing is copied.
+                    Some(id) if cached => {
+                        drop(fail);
+                        let Some(entry) = self.mlfid_cache.get_mut(id.as_str()) else {
+                            return Step::Stop;
+                        };
+                        apply(Arc::make_mut(entry));
+                        fail = entry.clone();
+                    }
+                    _ => apply(Arc::make_mut(&mut fail)),
+                }
+                if pending && !self.opts.check_all_regex && self.opts.ignore_pending {
                     return Step::Stop;
                 }
             }
-            if own_ip.is_some() {
-                fail.ip = own_ip;
-            }
             ids
         };
-        // An mlfid failure stays shared with the cache: copy it, as
-        // fail2ban copies it under checkAllRegex.
-        let mut data = match Arc::try_unwrap(fail_rc) {
-            Ok(cell) => cell
-                .into_inner()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-            Err(rc) => rc
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .clone(),
-        };
-        let n = ids.len();
-        for (k, id) in ids.into_iter().enumerate() {
-            let d = if k + 1 == n {
-                std::mem::take(&mut data)
-            } else {
-                data.clone()
-            };
+        for id in ids {
             out.push(Failure {
                 regex_index: idx,
                 id,
                 time: date,
-                data: d,
+                data: fail.clone(),
             });
         }
         Step::Next

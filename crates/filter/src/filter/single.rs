@@ -2,6 +2,8 @@
 //! reused buffers and nothing is allocated for a line no failregex matches
 //! (fail2ban: `Filter.findFailure` for a one-line buffer).
 
+use std::sync::Arc;
+
 use super::failure::Step;
 use super::{Failure, Filter, LineInfo};
 use crate::failregex::{Groups, TupleLine, UseDns};
@@ -64,13 +66,21 @@ impl Filter {
         let ascii = buf.is_ascii();
         if !self.ignore.is_empty()
             && self.ignore.len() + 2 < self.fail.len()
-            && self.ignore_line(buf, 1, None, &[]).is_some()
+            && self.ignore_line(buf, None, &[]).is_some()
         {
             return;
         }
+        // The failregexes' buffer: the prefregex's `content` if it has
+        // one, else `buf`. `sbase` is its offset in `buf` when it is a
+        // slice of it (content followed by the line's `\n`, as it always
+        // is for `…(?P<content>.+)$`), `None` for a copy.
         let mut sbuf = buf;
+        let mut sbase = Some(0);
         let mut sascii = ascii;
         let mut pre_groups: Option<Groups> = None;
+        // One shared copy of `buf`, made on the first match: every group
+        // text is a span of it.
+        let mut src: Option<Arc<str>> = None;
         if let Some(pref) = &self.pref {
             let caps = self.caps_pref.as_mut().expect("captures for prefregex");
             if !pref.is_match_in(buf, ascii, caps) {
@@ -78,17 +88,24 @@ impl Filter {
             }
             self.info.pref_matched = true;
             if self.opts.keep_pref_groups {
-                let mut g = pref.match_from(buf, 1, caps).groups;
+                let line = src.get_or_insert_with(|| Arc::from(buf));
+                let mut g = pref.groups_from(line, 0, caps, 0);
                 self.info.pref_groups = Some(g.clone());
                 g.remove("content");
                 pre_groups = Some(g);
             }
             if let Some((cs, ce)) = self.pref_content.and_then(|i| caps.get(i)) {
                 if cs < ce {
-                    content.clear();
-                    content.push_str(&buf[cs..ce]);
-                    content.push('\n');
-                    sbuf = content.as_str();
+                    if buf.as_bytes().get(ce) == Some(&b'\n') {
+                        sbuf = &buf[cs..=ce];
+                        sbase = Some(cs);
+                    } else {
+                        content.clear();
+                        content.push_str(&buf[cs..ce]);
+                        content.push('\n');
+                        sbuf = content.as_str();
+                        sbase = None;
+                    }
                     sascii = ascii || sbuf.is_ascii();
                 }
             }
@@ -100,7 +117,14 @@ impl Filter {
             {
                 continue;
             }
-            let m = self.fail[idx].match_from(sbuf, 1, &self.caps_fail[idx]);
+            let line_src = src.get_or_insert_with(|| Arc::from(buf));
+            let groups = match sbase {
+                Some(base) => self.fail[idx].groups_from(line_src, base, &self.caps_fail[idx], 2),
+                None => {
+                    let own: Arc<str> = Arc::from(sbuf);
+                    self.fail[idx].groups_from(&own, 0, &self.caps_fail[idx], 2)
+                }
+            };
             // With one line, `ignore_line` reads no lines from `org`.
             let org: Vec<TupleLine> = if !self.opts.keep_matches {
                 Vec::new()
@@ -117,7 +141,7 @@ impl Filter {
                     None => (String::new(), String::new(), line.to_string()),
                 }]
             };
-            if !self.ignore.is_empty() && self.ignore_line(sbuf, 1, Some(&m), &org).is_some() {
+            if !self.ignore.is_empty() && self.ignore_line(sbuf, None, &org).is_some() {
                 if !self.opts.check_all_regex {
                     break;
                 }
@@ -125,10 +149,10 @@ impl Filter {
             }
             let pg = match (&pre_groups, &self.pref, &self.caps_pref) {
                 (Some(_), _, _) => pre_groups.take().unwrap_or_default(),
-                (None, Some(pref), Some(caps)) => pref.groups_without_content(buf, caps),
+                (None, Some(pref), Some(caps)) => pref.groups_without_content(line_src, 0, caps),
                 _ => Groups::new(),
             };
-            let step = self.report_match(idx, m.groups, &pg, org, date, defcidr_raw, out);
+            let step = self.report_match(idx, groups, &pg, org, date, defcidr_raw, out);
             pre_groups = Some(pg);
             match step {
                 Step::Stop => return,
