@@ -23,7 +23,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use ironban_filter::failregex::TupleLine;
-use ironban_filter::{Filter, FilterOptions, UseDns};
+use ironban_filter::{Failure, Filter, FilterOptions, UseDns};
 
 use self::input::{looks_like_path, Decoder, Progress};
 use self::opts::{Opts, Parsed};
@@ -90,6 +90,8 @@ struct Run {
     journalmatch: Vec<String>,
     header: Vec<String>,
     report: Report,
+    /// The current line's failures (reused from line to line).
+    found: Vec<Failure>,
 }
 
 impl Run {
@@ -128,6 +130,7 @@ impl Run {
                 .unwrap_or_default(),
             header: Vec::new(),
             report: Report::new(print_max),
+            found: Vec::new(),
             opts,
         };
         if run.opts.maxlines > 0 {
@@ -380,25 +383,45 @@ impl Run {
             Vec::new()
         };
         let full = org.len() >= maxlines;
-        let found = match date {
-            Some(d) => filter.process_tuple((String::new(), String::new(), line.to_string()), d),
-            None => filter.process_line(line),
-        };
-        let info = filter.last_line_info().clone(); // small: a bool and two short lists
-        if let Some(fmt) = self.opts.out.clone() {
+        // One vector for every line's failures.
+        let mut found = std::mem::take(&mut self.found);
+        found.clear();
+        match date {
+            Some(d) => found
+                .extend(filter.process_tuple((String::new(), String::new(), line.to_string()), d)),
+            None => filter.process_line_into(line, &mut found),
+        }
+        self.count_line(filter, line, &found, &org, full, out);
+        found.clear();
+        self.found = found;
+    }
+
+    /// The statistics (or `--out` rows) of one line's failures.
+    fn count_line(
+        &mut self,
+        filter: &Filter,
+        line: &str,
+        found: &[Failure],
+        org: &[TupleLine],
+        full: bool,
+        out: &mut impl Write,
+    ) {
+        let maxlines = filter.options().maxlines as usize;
+        let info = filter.last_line_info();
+        if let Some(fmt) = &self.opts.out {
             let ret: Vec<_> = found
                 .iter()
                 .filter(|f| !f.data.groups.get("nofail").is_some_and(|v| v.truthy()))
                 .collect();
             if !ret.is_empty() && info.ignored_by.is_empty() {
-                report::print_out(&fmt, &ret, out);
+                report::print_out(fmt, &ret, out);
             }
             return;
         }
         let stats = &mut self.report;
         let mut is_ignored = false;
         let mut ret = 0;
-        for f in &found {
+        for f in found {
             if let Some(s) = stats.failregex.get_mut(f.regex_index) {
                 s.hits += 1;
                 if self.opts.verbose > 0 {

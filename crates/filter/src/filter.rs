@@ -346,6 +346,14 @@ impl Filter {
     /// Processes one raw line: finds its date, then its failures
     /// (fail2ban: `Filter.processLine`, with `checkFindTime` off).
     pub fn process_line(&mut self, line: &str) -> Vec<Failure> {
+        let mut out = Vec::new();
+        self.process_line_into(line, &mut out);
+        out
+    }
+
+    /// [`Filter::process_line`] appending to `out`, so a caller reading
+    /// many lines reuses one vector.
+    pub fn process_line_into(&mut self, line: &str, out: &mut Vec<Failure>) {
         let mut date = None;
         // The line split around its date, as spans; strings are made once.
         let mut split: Option<(usize, usize)> = None;
@@ -376,7 +384,7 @@ impl Filter {
         }
         if self.opts.maxlines == 1 {
             let split = if use_last_time { None } else { split };
-            return self.find_failure_single(line, split, use_last_time, date);
+            return self.find_failure_single(line, split, use_last_time, date, out);
         }
         let tuple: TupleLine = match split {
             _ if use_last_time => (String::new(), self.last_time_text.clone(), line.to_string()),
@@ -387,7 +395,7 @@ impl Filter {
             ),
             None => (String::new(), String::new(), line.to_string()),
         };
-        self.find_failure(tuple, date)
+        out.extend(self.find_failure(tuple, date));
     }
 
     /// Processes a line whose date is already known (journal entries):

@@ -12,6 +12,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::failregex::UseDns;
+use crate::text::Text;
 
 /// How to read the text given to [`IpAddr::new`] (fail2ban's `cidr` argument).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,17 +48,28 @@ pub struct IpAddr {
     family: Family,
     addr: u128,
     plen: u8,
-    raw: String,
+    /// The text as given: shared with the failure's group when it came
+    /// from one, so a failure id costs no copy.
+    raw: Text,
 }
 
 impl IpAddr {
     /// Reads `text` as fail2ban's `IPAddr(text, cidr)` does.
     pub fn new(text: &str, cidr: Cidr) -> IpAddr {
+        IpAddr::parse(text, cidr, || Text::from(text))
+    }
+
+    /// [`IpAddr::new`] of a group's text, keeping a reference to it.
+    pub(crate) fn from_text(text: &Text, cidr: Cidr) -> IpAddr {
+        IpAddr::parse(text.as_str(), cidr, || text.clone())
+    }
+
+    fn parse(text: &str, cidr: Cidr, raw: impl FnOnce() -> Text) -> IpAddr {
         let mut ip = IpAddr {
             family: Family::Unspec,
             addr: 0,
             plen: 0,
-            raw: text.to_string(),
+            raw: raw(),
         };
         let (text, cidr) = match cidr {
             Cidr::Raw => {

@@ -9,6 +9,12 @@ use crate::failregex::{GroupValue, Groups, TupleLine};
 use crate::ipdns::{text_to_ip, Cidr, IpAddr};
 use crate::text::Text;
 
+/// The failure ids of a match: one, or what a host name resolved to.
+enum Ids {
+    One(Option<IpAddr>),
+    Many(Vec<IpAddr>),
+}
+
 /// What the failregex loop does after [`Filter::report_match`].
 pub(super) enum Step {
     /// Go on (and stop unless every regex is checked).
@@ -69,10 +75,10 @@ impl Filter {
             // failure (`mlfpending`, `ip`) are applied after.
             let (ids, pending, own_ip) = {
                 let f: &FailData = &fail;
-                let fid = f.text("fid");
+                let fid = f.get("fid").as_text();
                 let mut cidr = if defcidr_raw { Cidr::Raw } else { Cidr::Unspec };
                 let mut raw = defcidr_raw;
-                let ip: Option<&str>;
+                let ip: Option<&Text>;
                 let plen = |f: &FailData, fam: Cidr| match f
                     .text("cidr")
                     .and_then(|c| c.parse::<u8>().ok())
@@ -80,15 +86,15 @@ impl Filter {
                     Some(p) if p > 0 => Cidr::Plen(p),
                     _ => fam,
                 };
-                if let Some(v) = f.text("ip4") {
+                if let Some(v) = f.get("ip4").as_text() {
                     ip = Some(v);
                     cidr = plen(f, Cidr::FamV4);
                     raw = true;
-                } else if let Some(v) = f.text("ip6") {
+                } else if let Some(v) = f.get("ip6").as_text() {
                     ip = Some(v);
                     cidr = plen(f, Cidr::FamV6);
                     raw = true;
-                } else if let Some(v) = f.text("dns") {
+                } else if let Some(v) = f.get("dns").as_text() {
                     ip = Some(v);
                 } else {
                     if fid.is_none() && mlfid.is_none() {
@@ -99,16 +105,16 @@ impl Filter {
                     raw = true;
                 }
                 match ip {
-                    None => (vec![None], true, None),
+                    None => (Ids::One(None), true, None),
                     Some(ip) if raw => {
                         let defc = if defcidr_raw { Cidr::Raw } else { Cidr::Unspec };
                         match fid {
                             Some(fi) if fi != ip => (
-                                vec![Some(IpAddr::new(fi, defc))],
+                                Ids::One(Some(IpAddr::from_text(fi, defc))),
                                 false,
-                                Some(IpAddr::new(ip, cidr)),
+                                Some(IpAddr::from_text(ip, cidr)),
                             ),
-                            _ => (vec![Some(IpAddr::new(ip, cidr))], false, None),
+                            _ => (Ids::One(Some(IpAddr::from_text(ip, cidr))), false, None),
                         }
                     }
                     Some(ip) => {
@@ -118,7 +124,7 @@ impl Filter {
                                 self.warnings.push(w);
                             }
                         }
-                        (ips.into_iter().map(Some).collect(), false, None)
+                        (Ids::Many(ips), false, None)
                     }
                 }
             };
@@ -150,13 +156,17 @@ impl Filter {
             }
             ids
         };
-        for id in ids {
+        let mut push = |id| {
             out.push(Failure {
                 regex_index: idx,
                 id,
                 time: date,
                 data: fail.clone(),
-            });
+            })
+        };
+        match ids {
+            Ids::One(id) => push(id),
+            Ids::Many(ips) => ips.into_iter().for_each(|ip| push(Some(ip))),
         }
         Step::Next
     }

@@ -21,10 +21,10 @@ impl Filter {
         split: Option<(usize, usize)>,
         use_last_time: bool,
         date: Option<f64>,
-    ) -> Vec<Failure> {
+        out: &mut Vec<Failure>,
+    ) {
         self.info = LineInfo::default();
         self.line_buffer.clear();
-        let mut out = Vec::new();
         let mut buf = std::mem::take(&mut self.buf);
         let mut content = std::mem::take(&mut self.content_buf);
         buf.clear();
@@ -36,18 +36,9 @@ impl Filter {
             None => buf.push_str(line),
         }
         buf.push('\n');
-        self.single_lines(
-            line,
-            split,
-            use_last_time,
-            date,
-            &buf,
-            &mut content,
-            &mut out,
-        );
+        self.single_lines(line, split, use_last_time, date, &buf, &mut content, out);
         self.buf = buf;
         self.content_buf = content;
-        out
     }
 
     /// The body of [`Filter::find_failure_single`], on its buffers.
