@@ -18,14 +18,14 @@ mod source;
 
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::time::Instant;
 
 use ironban_filter::failregex::TupleLine;
 use ironban_filter::{Failure, Filter, FilterOptions, UseDns};
 
-use self::input::{looks_like_path, Decoder, Progress};
+use self::input::{looks_like_path, Decoder, LineReader, Progress};
 use self::opts::{Opts, Parsed};
 use self::report::{LineStats, Report};
 
@@ -259,21 +259,22 @@ impl Run {
             let _ = out.flush();
             let quiet_stdout = self.opts.out.is_none() || !std::io::stdout().is_terminal();
             let mut progress = Progress::new(size, quiet_stdout);
-            let mut reader = BufReader::with_capacity(1 << 16, file);
-            let mut buf = Vec::new();
+            let mut reader = LineReader::new(file);
             let mut done: u64 = 0;
             let mut bad_utf8_warned = false;
             loop {
-                buf.clear();
-                match reader.read_until(b'\n', &mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => done += n as u64,
+                let buf = match reader.next_line() {
+                    Ok(None) => break,
+                    Ok(Some(b)) => {
+                        done += b.len() as u64;
+                        b
+                    }
                     Err(e) => {
                         progress.finish();
                         eprintln!("ERROR: reading {log}: {e}");
                         break;
                     }
-                }
+                };
                 if buf.last() != Some(&b'\n') {
                     // fail2ban reads a log line only once it is complete.
                     progress.finish();
@@ -282,7 +283,7 @@ impl Run {
                     );
                     break;
                 }
-                let (line, lossy) = decoder.decode(&buf);
+                let (line, lossy) = decoder.decode(buf);
                 if lossy && !bad_utf8_warned {
                     bad_utf8_warned = true;
                     progress.finish();
