@@ -313,7 +313,7 @@ impl DateTemplate {
         }
         let ascii = line_ascii || hay.is_ascii();
         let ok = matches!(
-            self.pattern.captures_at_ascii(hay, start, ascii, caps),
+            self.pattern.captures_at_memo(hay, start, ascii, caps),
             Ok(true)
         );
         if ok {
