@@ -15,29 +15,44 @@ use crate::failregex::{Groups, TupleLine};
 use crate::text::Text;
 
 /// The `mlfid` cache: at most [`MLFID_CACHE_MAX`] entries, so flooding
-/// one hash bucket cannot cost much; a short FNV-1a hash beats SipHash on
-/// these ~20-byte keys.
-pub(super) type MlfidCache = HashMap<Text, Arc<FailData>, BuildHasherDefault<Fnv>>;
+/// one hash bucket cannot cost much; a word-at-a-time multiplicative hash
+/// beats SipHash (and byte-wise FNV) on these ~20-byte keys.
+pub(super) type MlfidCache = HashMap<Text, Arc<FailData>, BuildHasherDefault<WordHash>>;
 
-/// FNV-1a, 64 bit.
-pub(super) struct Fnv(u64);
+/// A multiply-rotate hash over 8-byte words (FxHash's step).
+#[derive(Default)]
+pub(super) struct WordHash(u64);
 
-impl Default for Fnv {
-    fn default() -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
+impl WordHash {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(WordHash::K);
     }
 }
 
-impl Hasher for Fnv {
+impl Hasher for WordHash {
     fn finish(&self) -> u64 {
         self.0
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 ^= u64::from(b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
         }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+
+    fn write_u8(&mut self, b: u8) {
+        self.add(u64::from(b));
     }
 }
 
