@@ -101,11 +101,11 @@ impl Filter {
                 }
             }
         }
-        let first = sbuf.as_bytes().first().copied();
-        for idx in 0..self.fail.len() {
-            if self.fail_first[idx].is_some_and(|b| Some(b) != first)
-                || !self.fail[idx].is_match_in(sbuf, sascii, &mut self.caps_fail[idx])
-            {
+        // Only the failregexes whose prefix fits the buffer's first byte.
+        let n = self.fail_by_first.candidates(sbuf).len();
+        for k in 0..n {
+            let idx = self.fail_by_first.candidates(sbuf)[k];
+            if !self.fail[idx].is_match_in(sbuf, sascii, &mut self.caps_fail[idx]) {
                 continue;
             }
             let line_src = src.get_or_insert_with(|| Arc::from(buf));
