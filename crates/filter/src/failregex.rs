@@ -189,6 +189,7 @@ pub fn tuple_lines_buf(lines: &[TupleLine]) -> String {
     s
 }
 
+use crate::groups::intern;
 pub use crate::groups::{GroupValue, Groups};
 pub use crate::text::Text;
 
@@ -209,9 +210,9 @@ pub struct Regex {
     raw: String,
     expanded: String,
     pattern: Pattern,
-    alt: Vec<(String, Arc<str>)>,
-    tuple: Vec<(String, Arc<str>)>,
-    names: Vec<(usize, Arc<str>)>,
+    alt: Vec<(String, &'static str)>,
+    tuple: Vec<(String, &'static str)>,
+    names: Vec<(usize, &'static str)>,
     skiplines: Vec<usize>,
     prefilter: Prefilter,
     deprecated_host: bool,
@@ -247,11 +248,11 @@ impl Regex {
         let mut skiplines = Vec::new();
         for (i, n) in pattern.capture_names().iter().enumerate() {
             let Some(n) = n else { continue };
-            names.push((i, Arc::from(n.as_str())));
+            names.push((i, intern(n)));
             if let Some(rest) = n.strip_prefix("alt_") {
-                alt.push((n.clone(), Arc::from(map_tag_to_opt(strip_num_suffix(rest)))));
+                alt.push((n.clone(), intern(&map_tag_to_opt(strip_num_suffix(rest)))));
             } else if let Some(rest) = n.strip_prefix("tuple_") {
-                tuple.push((n.clone(), Arc::from(map_tag_to_opt(strip_num_suffix(rest)))));
+                tuple.push((n.clone(), intern(&map_tag_to_opt(strip_num_suffix(rest)))));
             }
         }
         // Python scans skiplines0, skiplines1, ... until one is missing.
@@ -410,20 +411,22 @@ impl Regex {
     ) -> Groups {
         let mut groups =
             Groups::with_capacity(self.names.len() + self.alt.len() + self.tuple.len() + room);
-        for (i, n) in &self.names {
-            let v = match caps.get(*i) {
+        for &(i, n) in &self.names {
+            let v = match caps.get(i) {
                 Some((s, e)) => GroupValue::Str(Text::span(src, base + s, base + e)),
                 None => GroupValue::None,
             };
-            groups.push_unique(n.clone(), v);
+            groups.push_unique(n, v);
         }
         for (k, n) in &self.alt {
+            let n: &'static str = n;
             let v = groups.get(k).cloned().unwrap_or(GroupValue::None);
             if v.truthy() && !groups.get(n).is_some_and(GroupValue::truthy) {
-                groups.insert(n.clone(), v);
+                groups.set(n, v);
             }
         }
         for (k, n) in &self.tuple {
+            let n: &'static str = n;
             let v = groups.get(k).and_then(|v| v.as_str().map(str::to_string));
             let t = match groups.remove(n) {
                 Some(GroupValue::Tuple(mut t)) => {
@@ -433,7 +436,7 @@ impl Regex {
                 Some(GroupValue::Str(s)) => vec![Some(s.to_string()), v],
                 _ => vec![None, v],
             };
-            groups.insert(n.clone(), GroupValue::Tuple(t));
+            groups.set(n, GroupValue::Tuple(t));
         }
         groups
     }

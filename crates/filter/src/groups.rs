@@ -1,10 +1,13 @@
 //! The named groups of a failure (fail2ban's `fail` dict without its
 //! bookkeeping keys).
 //!
-//! A small ordered map: a failure has a handful of groups, so a vector with
-//! shared (`Arc<str>`) names beats a tree of owned strings on the hot path.
+//! A small ordered map: a failure has a handful of groups, so a vector
+//! beats a tree on the hot path. Names are interned `&'static str`s
+//! ([`intern`]): copying and dropping a failure then touches no reference
+//! counts for its names.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{LazyLock, Mutex};
 
 use crate::text::Text;
 
@@ -49,7 +52,7 @@ impl GroupValue {
 /// Named groups: Python `groupdict()` plus alt/tuple merging.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Groups {
-    entries: Vec<(Arc<str>, GroupValue)>,
+    entries: Vec<(&'static str, GroupValue)>,
 }
 
 impl Groups {
@@ -69,7 +72,7 @@ impl Groups {
     pub fn get(&self, name: &str) -> Option<&GroupValue> {
         self.entries
             .iter()
-            .find(|(k, _)| &**k == name)
+            .find(|(k, _)| *k == name)
             .map(|(_, v)| v)
     }
 
@@ -79,20 +82,27 @@ impl Groups {
     }
 
     /// Sets `name`, replacing any value; returns the old one.
-    pub fn insert(&mut self, name: impl Into<Arc<str>>, v: GroupValue) -> Option<GroupValue> {
-        let name = name.into();
+    pub fn insert(&mut self, name: &str, v: GroupValue) -> Option<GroupValue> {
         match self.entries.iter_mut().find(|(k, _)| *k == name) {
             Some((_, old)) => Some(std::mem::replace(old, v)),
             None => {
-                self.entries.push((name, v));
+                self.entries.push((intern(name), v));
                 None
             }
         }
     }
 
+    /// [`Groups::insert`] of an interned (or literal) name.
+    pub(crate) fn set(&mut self, name: &'static str, v: GroupValue) {
+        match self.entries.iter_mut().find(|(k, _)| *k == name) {
+            Some((_, old)) => *old = v,
+            None => self.entries.push((name, v)),
+        }
+    }
+
     /// Removes `name`, returning its value.
     pub fn remove(&mut self, name: &str) -> Option<GroupValue> {
-        let p = self.entries.iter().position(|(k, _)| &**k == name)?;
+        let p = self.entries.iter().position(|(k, _)| *k == name)?;
         Some(self.entries.remove(p).1)
     }
 
@@ -108,7 +118,7 @@ impl Groups {
 
     /// The groups, in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &GroupValue)> {
-        self.entries.iter().map(|(k, v)| (&**k, v))
+        self.entries.iter().map(|(k, v)| (*k, v))
     }
 
     /// Python's `merged = pre.copy(); merged.update(new)` where a `None`
@@ -129,7 +139,7 @@ impl Groups {
                     };
                     (name, value)
                 }
-                None => (k.clone(), pv.clone()),
+                None => (*k, pv.clone()),
             };
             v.insert(0, entry);
         }
@@ -150,7 +160,23 @@ impl Groups {
         }
     }
 
-    pub(crate) fn push_unique(&mut self, name: Arc<str>, v: GroupValue) {
+    pub(crate) fn push_unique(&mut self, name: &'static str, v: GroupValue) {
         self.entries.push((name, v));
     }
+}
+
+/// The one `&'static str` for a group name. Names come from the filters'
+/// regexes, a small set that only grows when a regex with a new name is
+/// compiled; each distinct name is kept (leaked) once for the process.
+pub(crate) fn intern(name: &str) -> &'static str {
+    static NAMES: LazyLock<Mutex<HashSet<&'static str>>> = LazyLock::new(Default::default);
+    let mut set = NAMES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(n) = set.get(name) {
+        return n;
+    }
+    let n: &'static str = Box::leak(name.to_string().into_boxed_str());
+    set.insert(n);
+    n
 }

@@ -273,7 +273,7 @@ impl Pattern {
         let m = &mut caps.memo;
         if m.failures >= MEMO_MAX_FAILURES {
             m.skipped = m.skipped.wrapping_add(1);
-            if m.skipped % MEMO_RETRY_EVERY != 0 {
+            if !m.skipped.is_multiple_of(MEMO_RETRY_EVERY) {
                 return Ok(true);
             }
         }

@@ -76,7 +76,7 @@ impl Filter {
             nf |= 8 | 1;
             if !fail.truthy("nofail") {
                 let g = fail.get("mlfgained").clone();
-                fail.groups.insert("nofail", g);
+                fail.groups.set("nofail", g);
             }
         } else if fail.truthy("nofail") {
             nf |= 1;
