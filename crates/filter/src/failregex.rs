@@ -399,6 +399,33 @@ impl Regex {
         g
     }
 
+    /// `new` (a failregex's groups) merged over this prefregex's groups
+    /// without `content` (fail2ban: `merged = pre.copy(); merged.update(new)`,
+    /// a `None` in `new` keeping the prefregex's value), read straight from
+    /// `caps` (a match on `src`) without building them first.
+    pub(crate) fn merged_under(&self, src: &Arc<str>, caps: &Captures, new: Groups) -> Groups {
+        if !self.alt.is_empty() || !self.tuple.is_empty() {
+            let pre = self.groups_without_content(src, 0, caps);
+            return if pre.is_empty() {
+                new
+            } else {
+                Groups::merged_over(&pre, new)
+            };
+        }
+        let pre = self
+            .names
+            .iter()
+            .filter(|&&(_, n)| n != "content")
+            .map(|&(i, n)| {
+                let v = match caps.get(i) {
+                    Some((s, e)) => GroupValue::Str(Text::span(src, s, e)),
+                    None => GroupValue::None,
+                };
+                (n, v)
+            });
+        new.merge_front(pre)
+    }
+
     /// The named groups of the match `is_match_in` left in `caps`, as spans
     /// of `src` (the match was on `src[base..]`), with alt/tuple merging;
     /// `room` more entries are reserved for merging.

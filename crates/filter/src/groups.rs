@@ -125,25 +125,28 @@ impl Groups {
     /// in `new` keeps `pre`'s value: `pre`'s keys first, in order, then the
     /// keys only `new` has, without copying `pre` first.
     pub(crate) fn merged_over(pre: &Groups, new: Groups) -> Groups {
-        // In place in `new`'s vector (callers leave room for a few more
-        // entries): each of `pre`'s keys is moved to the front, in order.
-        let mut v = new.entries;
-        for (k, pv) in pre.entries.iter().rev() {
-            let entry = match v.iter().position(|(n, _)| n == k) {
+        new.merge_front(pre.entries.iter().map(|(k, v)| (*k, v.clone())))
+    }
+
+    /// [`Groups::merged_over`] with `pre` given as entries: in place in
+    /// `self`'s vector (callers leave room for a few more entries), each
+    /// of `pre`'s keys is moved to the front, in order.
+    pub(crate) fn merge_front(
+        mut self,
+        pre: impl DoubleEndedIterator<Item = (&'static str, GroupValue)>,
+    ) -> Groups {
+        for (k, pv) in pre.rev() {
+            let entry = match self.entries.iter().position(|(n, _)| *n == k) {
                 Some(p) => {
-                    let (name, value) = v.remove(p);
-                    let value = if value == GroupValue::None {
-                        pv.clone()
-                    } else {
-                        value
-                    };
+                    let (name, value) = self.entries.remove(p);
+                    let value = if value == GroupValue::None { pv } else { value };
                     (name, value)
                 }
-                None => (*k, pv.clone()),
+                None => (k, pv),
             };
-            v.insert(0, entry);
+            self.entries.insert(0, entry);
         }
-        Groups { entries: v }
+        self
     }
 
     /// Python's `dict.update` with the entries of `new` that are not

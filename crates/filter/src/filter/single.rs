@@ -138,13 +138,19 @@ impl Filter {
                 }
                 continue;
             }
-            let pg = match (&pre_groups, &self.pref, &self.caps_pref) {
-                (Some(_), _, _) => pre_groups.take().unwrap_or_default(),
-                (None, Some(pref), Some(caps)) => pref.groups_without_content(line_src, 0, caps),
-                _ => Groups::new(),
+            // The prefregex's groups go under the failregex's: from the
+            // kept copy (`-v`) or straight from its captures.
+            let (groups, pg) = match (&pre_groups, &self.pref, &self.caps_pref) {
+                (Some(_), _, _) => (groups, pre_groups.take().unwrap_or_default()),
+                (None, Some(pref), Some(caps)) => {
+                    (pref.merged_under(line_src, caps, groups), Groups::new())
+                }
+                _ => (groups, Groups::new()),
             };
             let step = self.report_match(idx, groups, &pg, org, date, defcidr_raw, out);
-            pre_groups = Some(pg);
+            if self.opts.keep_pref_groups {
+                pre_groups = Some(pg);
+            }
             match step {
                 Step::Stop => return,
                 Step::Skip => continue,
