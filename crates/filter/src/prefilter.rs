@@ -24,6 +24,12 @@ pub struct Prefilter {
 /// At most this many literals are checked (the longest ones).
 const MAX_LITERALS: usize = 1;
 
+/// With a known prefix this long, a mismatching line fails at once in the
+/// regex engine too (the pattern is anchored there), and a line that has
+/// the prefix mostly matches: scanning it for a literal costs more than it
+/// saves (measured on the stock sshd filter).
+const PREFIX_ENOUGH: usize = 4;
+
 /// Shorter literals are too common in log lines to pay for the scan.
 const MIN_LITERAL: usize = 3;
 
@@ -47,6 +53,9 @@ impl Prefilter {
         });
         literals.sort_by_key(|l| std::cmp::Reverse(l.len()));
         literals.truncate(MAX_LITERALS);
+        if prefix.as_ref().is_some_and(|p| p.len() >= PREFIX_ENOUGH) {
+            literals.clear();
+        }
         let rare = literals
             .iter()
             .map(|l| {
