@@ -215,6 +215,10 @@ pub struct Regex {
     names: Vec<(usize, &'static str)>,
     skiplines: Vec<usize>,
     prefilter: Prefilter,
+    /// For a single-line pattern ending in `(?P<content>.+)$` (the stock
+    /// prefregexes): the same pattern ending in `(?P<content>)(?=.)`
+    /// instead, see [`Regex::is_match_content_tail`].
+    content_tail: Option<Pattern>,
     deprecated_host: bool,
     match_errors: std::sync::atomic::AtomicU64,
 }
@@ -264,6 +268,11 @@ impl Regex {
         alt.sort();
         tuple.sort();
         let prefilter = Prefilter::new(&expanded, multiline);
+        let content_tail = if multiline {
+            None
+        } else {
+            content_tail(&expanded)
+        };
         Ok(Regex {
             raw: raw.to_string(),
             expanded,
@@ -273,6 +282,7 @@ impl Regex {
             names,
             skiplines,
             prefilter,
+            content_tail,
             deprecated_host: false,
             match_errors: Default::default(),
         })
@@ -365,6 +375,40 @@ impl Regex {
             Ok(m) => m,
             Err(_) => {
                 // PCRE2 gave up (match/JIT limit): no match, counted.
+                self.match_errors
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                false
+            }
+        }
+    }
+
+    /// True when [`Regex::is_match_content_tail`] can be used.
+    pub(crate) fn has_content_tail(&self) -> bool {
+        self.content_tail.is_some()
+    }
+
+    /// [`Regex::is_match_in`] for a pattern ending in `(?P<content>.+)$`,
+    /// on a one-line buffer (`X\n`, no other `\n`), without reading the
+    /// content: on such a buffer `.+$` at position `p` succeeds exactly
+    /// when a character other than the final `\n` follows (`(?=.)`), and
+    /// `content` is then `p` to the final `\n`. So the match, and every
+    /// other group, is the full pattern's; only `content` is left empty in
+    /// `caps` (at its start). Needs [`Regex::has_content_tail`].
+    pub(crate) fn is_match_content_tail(
+        &self,
+        buf: &str,
+        ascii: bool,
+        caps: &mut Captures,
+    ) -> bool {
+        let Some(fast) = &self.content_tail else {
+            return self.is_match_in(buf, ascii, caps);
+        };
+        if !self.prefilter.accepts(buf) {
+            return false;
+        }
+        match fast.captures_at_ascii(buf, 0, ascii, caps) {
+            Ok(m) => m,
+            Err(_) => {
                 self.match_errors
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 false
@@ -528,6 +572,23 @@ impl Regex {
     pub fn pattern(&self) -> &Pattern {
         &self.pattern
     }
+}
+
+/// The pattern for [`Regex::is_match_content_tail`], if `expanded` ends in
+/// an unescaped `(?P<content>.+)$` and sets no inline flags (`(?s)` would
+/// let `.` match `\n`, `(?m)` change `$`).
+fn content_tail(expanded: &str) -> Option<Pattern> {
+    const TAIL: &str = "(?P<content>.+)$";
+    let head = expanded.strip_suffix(TAIL)?;
+    let backslashes = head.bytes().rev().take_while(|&b| b == b'\\').count();
+    let flags = expanded
+        .as_bytes()
+        .windows(3)
+        .any(|w| w[0] == b'(' && w[1] == b'?' && b"aiLmsux-^".contains(&w[2]));
+    if backslashes % 2 == 1 || flags {
+        return None;
+    }
+    Pattern::new(&format!("{head}(?P<content>)(?=.)")).ok()
 }
 
 fn strip_num_suffix(s: &str) -> &str {

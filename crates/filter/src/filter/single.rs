@@ -74,7 +74,18 @@ impl Filter {
         let mut src: Option<Arc<str>> = None;
         if let Some(pref) = &self.pref {
             let caps = self.caps_pref.as_mut().expect("captures for prefregex");
-            if !pref.is_match_in(buf, ascii, caps) {
+            // `content` to the end of the line is known without reading it
+            // when the buffer is one line (see `is_match_content_tail`;
+            // no `\r` either, whatever newline convention PCRE2 has).
+            let tail = pref.has_content_tail()
+                && !self.opts.keep_pref_groups
+                && memchr::memchr2(b'\n', b'\r', buf.as_bytes()) == Some(buf.len() - 1);
+            let matched = if tail {
+                pref.is_match_content_tail(buf, ascii, caps)
+            } else {
+                pref.is_match_in(buf, ascii, caps)
+            };
+            if !matched {
                 return;
             }
             self.info.pref_matched = true;
@@ -85,7 +96,12 @@ impl Filter {
                 g.remove("content");
                 pre_groups = Some(g);
             }
-            if let Some((cs, ce)) = self.pref_content.and_then(|i| caps.get(i)) {
+            let content_span = self.pref_content.and_then(|i| caps.get(i));
+            let content_span = match content_span {
+                Some((cs, _)) if tail => Some((cs, buf.len() - 1)),
+                span => span,
+            };
+            if let Some((cs, ce)) = content_span {
                 if cs < ce {
                     if buf.as_bytes().get(ce) == Some(&b'\n') {
                         sbuf = &buf[cs..=ce];
