@@ -215,11 +215,13 @@ impl Client {
                 "exit" | "quit" => return true,
                 "help" => cmdline::usage(argv.first().map(String::as_str).unwrap_or(""), false),
                 "" => {}
-                _ => match shlex_split(line) {
-                    Some(words) => {
+                // Python's shlex, as fail2ban-client's interactive loop
+                // splits; its message is logged as the client logs it.
+                _ => match ironban_config::options::shlex_split(line) {
+                    Ok(words) => {
                         self.process_command(words);
                     }
-                    None => self.log_error("No closing quotation"),
+                    Err(e) => self.log_error(&e.to_string()),
                 },
             }
         }
@@ -543,59 +545,4 @@ fn to_json(o: &Obj) -> serde_json::Value {
             "args": e.args.iter().map(|a| to_json(&Obj::from(a.clone()))).collect::<Vec<_>>(),
         }),
     }
-}
-
-/// POSIX shell word splitting as Python's `shlex.split` does it.
-fn shlex_split(s: &str) -> Option<Vec<String>> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut have = false;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                have = true;
-                loop {
-                    match chars.next()? {
-                        '\'' => break,
-                        x => cur.push(x),
-                    }
-                }
-            }
-            '"' => {
-                have = true;
-                loop {
-                    match chars.next()? {
-                        '"' => break,
-                        '\\' => {
-                            let n = chars.next()?;
-                            if !matches!(n, '"' | '\\' | '$' | '`') {
-                                cur.push('\\');
-                            }
-                            cur.push(n);
-                        }
-                        x => cur.push(x),
-                    }
-                }
-            }
-            '\\' => {
-                have = true;
-                cur.push(chars.next()?);
-            }
-            c if c.is_whitespace() => {
-                if have {
-                    out.push(std::mem::take(&mut cur));
-                    have = false;
-                }
-            }
-            c => {
-                have = true;
-                cur.push(c);
-            }
-        }
-    }
-    if have {
-        out.push(cur);
-    }
-    Some(out)
 }
