@@ -11,6 +11,7 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
+use self::candidates::FirstByte;
 use self::failure::Step;
 use crate::datedetector::DateDetector;
 use crate::error::{Error, ErrorKind};
@@ -22,6 +23,7 @@ use crate::pattern::Captures;
 use crate::strptime::{zone_offset, TimeContext};
 use crate::text::Text;
 
+mod candidates;
 mod failure;
 mod mlfid;
 mod single;
@@ -564,43 +566,6 @@ impl Filter {
             }
         }
         out
-    }
-}
-
-/// For each first byte of a buffer (256: empty buffer), the failregexes
-/// that can match it, in order: those whose prefix starts with that byte
-/// and those with no known first byte. One list per distinct first byte
-/// plus one for all other bytes, so it stays small with many regexes.
-#[derive(Debug)]
-struct FirstByte {
-    list_of: Box<[u16; 257]>,
-    lists: Vec<Box<[usize]>>,
-}
-
-impl FirstByte {
-    fn new(fail: &[Regex]) -> FirstByte {
-        let first: Vec<Option<u8>> = fail.iter().map(Regex::first_byte).collect();
-        let for_byte = |b: Option<u8>| -> Box<[usize]> {
-            (0..fail.len())
-                .filter(|&i| first[i].is_none() || first[i] == b)
-                .collect()
-        };
-        let mut list_of = Box::new([0u16; 257]);
-        let mut lists = vec![for_byte(None)];
-        let mut bytes: Vec<u8> = first.iter().flatten().copied().collect();
-        bytes.sort_unstable();
-        bytes.dedup();
-        for b in bytes {
-            list_of[usize::from(b)] = lists.len() as u16;
-            lists.push(for_byte(Some(b)));
-        }
-        FirstByte { list_of, lists }
-    }
-
-    /// The failregexes (indexes, in order) to try on `buf`.
-    fn candidates(&self, buf: &str) -> &[usize] {
-        let b = buf.as_bytes().first().map_or(256, |&b| usize::from(b));
-        &self.lists[usize::from(self.list_of[b])]
     }
 }
 
