@@ -322,7 +322,7 @@ fn check_line(
         }
         let got: Value = match k.as_str() {
             "users" => match &first.data.users {
-                Some(u) => Value::Array(u.iter().map(|s| Value::String(s.clone())).collect()),
+                Some(u) => Value::Array(u.iter().map(|s| Value::String(s.to_string())).collect()),
                 None => Value::Null,
             },
             "attempts" => Value::from(first.data.matches.as_ref().map_or(0, Vec::len)),

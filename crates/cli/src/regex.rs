@@ -18,14 +18,14 @@ mod source;
 
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::time::Instant;
 
 use ironban_filter::failregex::TupleLine;
-use ironban_filter::{Filter, FilterOptions, UseDns};
+use ironban_filter::{Failure, Filter, FilterOptions, UseDns};
 
-use self::input::{looks_like_path, Decoder, Progress};
+use self::input::{looks_like_path, Decoder, LineReader, Progress};
 use self::opts::{Opts, Parsed};
 use self::report::{LineStats, Report};
 
@@ -90,6 +90,8 @@ struct Run {
     journalmatch: Vec<String>,
     header: Vec<String>,
     report: Report,
+    /// The current line's failures (reused from line to line).
+    found: Vec<Failure>,
 }
 
 impl Run {
@@ -128,6 +130,7 @@ impl Run {
                 .unwrap_or_default(),
             header: Vec::new(),
             report: Report::new(print_max),
+            found: Vec::new(),
             opts,
         };
         if run.opts.maxlines > 0 {
@@ -256,21 +259,22 @@ impl Run {
             let _ = out.flush();
             let quiet_stdout = self.opts.out.is_none() || !std::io::stdout().is_terminal();
             let mut progress = Progress::new(size, quiet_stdout);
-            let mut reader = BufReader::with_capacity(1 << 16, file);
-            let mut buf = Vec::new();
+            let mut reader = LineReader::new(file);
             let mut done: u64 = 0;
             let mut bad_utf8_warned = false;
             loop {
-                buf.clear();
-                match reader.read_until(b'\n', &mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => done += n as u64,
+                let buf = match reader.next_line() {
+                    Ok(None) => break,
+                    Ok(Some(b)) => {
+                        done += b.len() as u64;
+                        b
+                    }
                     Err(e) => {
                         progress.finish();
                         eprintln!("ERROR: reading {log}: {e}");
                         break;
                     }
-                }
+                };
                 if buf.last() != Some(&b'\n') {
                     // fail2ban reads a log line only once it is complete.
                     progress.finish();
@@ -279,7 +283,7 @@ impl Run {
                     );
                     break;
                 }
-                let (line, lossy) = decoder.decode(&buf);
+                let (line, lossy) = decoder.decode(buf);
                 if lossy && !bad_utf8_warned {
                     bad_utf8_warned = true;
                     progress.finish();
@@ -380,25 +384,45 @@ impl Run {
             Vec::new()
         };
         let full = org.len() >= maxlines;
-        let found = match date {
-            Some(d) => filter.process_tuple((String::new(), String::new(), line.to_string()), d),
-            None => filter.process_line(line),
-        };
-        let info = filter.last_line_info().clone(); // small: a bool and two short lists
-        if let Some(fmt) = self.opts.out.clone() {
+        // One vector for every line's failures.
+        let mut found = std::mem::take(&mut self.found);
+        found.clear();
+        match date {
+            Some(d) => found
+                .extend(filter.process_tuple((String::new(), String::new(), line.to_string()), d)),
+            None => filter.process_line_into(line, &mut found),
+        }
+        self.count_line(filter, line, &found, &org, full, out);
+        found.clear();
+        self.found = found;
+    }
+
+    /// The statistics (or `--out` rows) of one line's failures.
+    fn count_line(
+        &mut self,
+        filter: &Filter,
+        line: &str,
+        found: &[Failure],
+        org: &[TupleLine],
+        full: bool,
+        out: &mut impl Write,
+    ) {
+        let maxlines = filter.options().maxlines as usize;
+        let info = filter.last_line_info();
+        if let Some(fmt) = &self.opts.out {
             let ret: Vec<_> = found
                 .iter()
                 .filter(|f| !f.data.groups.get("nofail").is_some_and(|v| v.truthy()))
                 .collect();
             if !ret.is_empty() && info.ignored_by.is_empty() {
-                report::print_out(&fmt, &ret, out);
+                report::print_out(fmt, &ret, out);
             }
             return;
         }
         let stats = &mut self.report;
         let mut is_ignored = false;
         let mut ret = 0;
-        for f in &found {
+        for f in found {
             if let Some(s) = stats.failregex.get_mut(f.regex_index) {
                 s.hits += 1;
                 if self.opts.verbose > 0 {

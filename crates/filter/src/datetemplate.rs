@@ -54,7 +54,8 @@ pub struct DateTemplate {
     /// Matches by any detector in the process (fail2ban shares template objects).
     pub hits: AtomicU64,
     pattern: Pattern,
-    names: Vec<(usize, String)>,
+    /// (group index, slot in [`FIELDS`]) of the groups strptime reads.
+    fields: Vec<(usize, usize)>,
 }
 
 /// Where a template's automatic boundaries go.
@@ -181,11 +182,11 @@ impl DateTemplate {
         }
         let pattern =
             Pattern::new(&regex).map_err(|e| e.with_origin(format!("date template {name}")))?;
-        let names = pattern
+        let fields = pattern
             .capture_names()
             .iter()
             .enumerate()
-            .filter_map(|(i, n)| n.as_ref().map(|n| (i, n.clone())))
+            .filter_map(|(i, n)| Some((i, field_slot(n.as_deref()?)?)))
             .collect();
         Ok(DateTemplate {
             name,
@@ -195,7 +196,7 @@ impl DateTemplate {
             kind,
             hits: AtomicU64::new(0),
             pattern,
-            names,
+            fields,
         })
     }
 
@@ -313,7 +314,7 @@ impl DateTemplate {
         }
         let ascii = line_ascii || hay.is_ascii();
         let ok = matches!(
-            self.pattern.captures_at_ascii(hay, start, ascii, caps),
+            self.pattern.captures_at_memo(hay, start, ascii, caps),
             Ok(true)
         );
         if ok {
@@ -328,19 +329,12 @@ impl DateTemplate {
             Kind::Pattern(_) => {
                 // The strptime fields that took part, collected once per match.
                 let mut fields: [Option<&str>; FIELDS.len()] = [None; FIELDS.len()];
-                for (i, n) in &self.names {
-                    if let Some(slot) = FIELDS.iter().position(|f| *f == n.as_str()) {
-                        if let Some(t) = caps.text(line, *i) {
-                            fields[slot] = Some(t);
-                        }
+                for &(i, slot) in &self.fields {
+                    if let Some(t) = caps.text(line, i) {
+                        fields[slot] = Some(t);
                     }
                 }
-                let get = |k: &str| -> Option<&str> {
-                    FIELDS
-                        .iter()
-                        .position(|f| *f == k)
-                        .and_then(|slot| fields[slot])
-                };
+                let get = |k: &str| -> Option<&str> { field_slot(k).and_then(|slot| fields[slot]) };
                 group_dict_strptime(&get, ctx)
             }
             Kind::Epoch { group, long } => {
@@ -367,6 +361,14 @@ impl DateTemplate {
 const FIELDS: [&str; 14] = [
     "y", "Y", "m", "B", "b", "d", "H", "I", "p", "M", "S", "j", "z", "Z",
 ];
+
+/// The slot of a group name in [`FIELDS`]: all are one byte long.
+fn field_slot(name: &str) -> Option<usize> {
+    match name.as_bytes() {
+        [b] => FIELDS.iter().position(|f| f.as_bytes()[0] == *b),
+        _ => None,
+    }
+}
 
 fn epoch_re(long: bool) -> &'static str {
     if long {

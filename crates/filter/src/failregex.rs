@@ -189,7 +189,9 @@ pub fn tuple_lines_buf(lines: &[TupleLine]) -> String {
     s
 }
 
+use crate::groups::intern;
 pub use crate::groups::{GroupValue, Groups};
+pub use crate::text::Text;
 
 /// The result of [`Regex::search`]: groups and the buffer lines matched.
 #[derive(Debug, Clone)]
@@ -227,11 +229,15 @@ pub struct Compiled {
     raw: String,
     expanded: String,
     pattern: Pattern,
-    alt: Vec<(String, Arc<str>)>,
-    tuple: Vec<(String, Arc<str>)>,
-    names: Vec<(usize, Arc<str>)>,
+    alt: Vec<(String, &'static str)>,
+    tuple: Vec<(String, &'static str)>,
+    names: Vec<(usize, &'static str)>,
     skiplines: Vec<usize>,
     prefilter: Prefilter,
+    /// For a single-line pattern ending in `(?P<content>.+)$` (the stock
+    /// prefregexes): the same pattern ending in `(?P<content>)(?=.)`
+    /// instead, see [`Regex::is_match_content_tail`].
+    content_tail: Option<Pattern>,
     deprecated_host: bool,
 }
 
@@ -300,11 +306,11 @@ impl Regex {
         let mut skiplines = Vec::new();
         for (i, n) in pattern.capture_names().iter().enumerate() {
             let Some(n) = n else { continue };
-            names.push((i, Arc::from(n.as_str())));
+            names.push((i, intern(n)));
             if let Some(rest) = n.strip_prefix("alt_") {
-                alt.push((n.clone(), Arc::from(map_tag_to_opt(strip_num_suffix(rest)))));
+                alt.push((n.clone(), intern(&map_tag_to_opt(strip_num_suffix(rest)))));
             } else if let Some(rest) = n.strip_prefix("tuple_") {
-                tuple.push((n.clone(), Arc::from(map_tag_to_opt(strip_num_suffix(rest)))));
+                tuple.push((n.clone(), intern(&map_tag_to_opt(strip_num_suffix(rest)))));
             }
         }
         // Python scans skiplines0, skiplines1, ... until one is missing.
@@ -316,6 +322,11 @@ impl Regex {
         alt.sort();
         tuple.sort();
         let prefilter = Prefilter::new(&expanded, multiline);
+        let content_tail = if multiline {
+            None
+        } else {
+            content_tail(&expanded)
+        };
         Ok(Compiled {
             raw: raw.to_string(),
             expanded,
@@ -325,6 +336,7 @@ impl Regex {
             names,
             skiplines,
             prefilter,
+            content_tail,
             deprecated_host: false,
         })
     }
@@ -423,6 +435,40 @@ impl Regex {
         }
     }
 
+    /// True when [`Regex::is_match_content_tail`] can be used.
+    pub(crate) fn has_content_tail(&self) -> bool {
+        self.content_tail.is_some()
+    }
+
+    /// [`Regex::is_match_in`] for a pattern ending in `(?P<content>.+)$`,
+    /// on a one-line buffer (`X\n`, no other `\n`), without reading the
+    /// content: on such a buffer `.+$` at position `p` succeeds exactly
+    /// when a character other than the final `\n` follows (`(?=.)`), and
+    /// `content` is then `p` to the final `\n`. So the match, and every
+    /// other group, is the full pattern's; only `content` is left empty in
+    /// `caps` (at its start). Needs [`Regex::has_content_tail`].
+    pub(crate) fn is_match_content_tail(
+        &self,
+        buf: &str,
+        ascii: bool,
+        caps: &mut Captures,
+    ) -> bool {
+        let Some(fast) = &self.content_tail else {
+            return self.is_match_in(buf, ascii, caps);
+        };
+        if !self.prefilter.accepts(buf) {
+            return false;
+        }
+        match fast.captures_at_ascii(buf, 0, ascii, caps) {
+            Ok(m) => m,
+            Err(_) => {
+                self.match_errors
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                false
+            }
+        }
+    }
+
     /// The byte every matching (single-line) buffer starts with, if the
     /// prefilter knows one: a one-byte test before calling [`Regex::is_match_in`].
     pub(crate) fn first_byte(&self) -> Option<u8> {
@@ -436,59 +482,95 @@ impl Regex {
         self.pattern.capture_index(name)
     }
 
-    /// Groups and line indexes of the match `is_match_in` left in `caps`.
     /// The groups of a one-line match without `content` (the prefregex's
-    /// groups as a failure inherits them), not copying the content text.
-    pub(crate) fn groups_without_content(&self, buf: &str, caps: &Captures) -> Groups {
-        if !self.alt.is_empty() || !self.tuple.is_empty() {
-            let mut g = self.match_from(buf, 1, caps).groups;
-            g.remove("content");
-            return g;
-        }
-        let mut groups = Groups::with_capacity(self.names.len());
-        for (i, n) in &self.names {
-            if &**n == "content" {
-                continue;
-            }
-            let v = match caps.text(buf, *i) {
-                Some(t) => GroupValue::Str(t.to_string()),
-                None => GroupValue::None,
-            };
-            groups.push_unique(n.clone(), v);
-        }
-        groups
+    /// groups as a failure inherits them), as spans of `src`: `caps` holds
+    /// a match on `src[base..]`.
+    pub(crate) fn groups_without_content(
+        &self,
+        src: &Arc<str>,
+        base: usize,
+        caps: &Captures,
+    ) -> Groups {
+        let mut g = self.groups_from(src, base, caps, 0);
+        g.remove("content");
+        g
     }
 
-    pub(crate) fn match_from(&self, buf: &str, nlines: usize, caps: &Captures) -> RegexMatch {
-        let (ms, me) = caps.get(0).unwrap_or((0, 0));
-        // Room for the prefregex groups a failure merges in (`merged_over`).
+    /// `new` (a failregex's groups) merged over this prefregex's groups
+    /// without `content` (fail2ban: `merged = pre.copy(); merged.update(new)`,
+    /// a `None` in `new` keeping the prefregex's value), read straight from
+    /// `caps` (a match on `src`) without building them first.
+    pub(crate) fn merged_under(&self, src: &Arc<str>, caps: &Captures, new: Groups) -> Groups {
+        if !self.alt.is_empty() || !self.tuple.is_empty() {
+            let pre = self.groups_without_content(src, 0, caps);
+            return if pre.is_empty() {
+                new
+            } else {
+                Groups::merged_over(&pre, new)
+            };
+        }
+        let pre = self
+            .names
+            .iter()
+            .filter(|&&(_, n)| n != "content")
+            .map(|&(i, n)| {
+                let v = match caps.get(i) {
+                    Some((s, e)) => GroupValue::Str(Text::span(src, s, e)),
+                    None => GroupValue::None,
+                };
+                (n, v)
+            });
+        new.merge_front(pre)
+    }
+
+    /// The named groups of the match `is_match_in` left in `caps`, as spans
+    /// of `src` (the match was on `src[base..]`), with alt/tuple merging;
+    /// `room` more entries are reserved for merging.
+    pub(crate) fn groups_from(
+        &self,
+        src: &Arc<str>,
+        base: usize,
+        caps: &Captures,
+        room: usize,
+    ) -> Groups {
         let mut groups =
-            Groups::with_capacity(self.names.len() + self.alt.len() + self.tuple.len() + 2);
-        for (i, n) in &self.names {
-            let v = match caps.text(buf, *i) {
-                Some(t) => GroupValue::Str(t.to_string()),
+            Groups::with_capacity(self.names.len() + self.alt.len() + self.tuple.len() + room);
+        for &(i, n) in &self.names {
+            let v = match caps.get(i) {
+                Some((s, e)) => GroupValue::Str(Text::span(src, base + s, base + e)),
                 None => GroupValue::None,
             };
-            groups.push_unique(n.clone(), v);
+            groups.push_unique(n, v);
         }
         for (k, n) in &self.alt {
+            let n: &'static str = n;
             let v = groups.get(k).cloned().unwrap_or(GroupValue::None);
             if v.truthy() && !groups.get(n).is_some_and(GroupValue::truthy) {
-                groups.insert(n.clone(), v);
+                groups.set(n, v);
             }
         }
         for (k, n) in &self.tuple {
+            let n: &'static str = n;
             let v = groups.get(k).and_then(|v| v.as_str().map(str::to_string));
             let t = match groups.remove(n) {
                 Some(GroupValue::Tuple(mut t)) => {
                     t.push(v);
                     t
                 }
-                Some(GroupValue::Str(s)) => vec![Some(s), v],
+                Some(GroupValue::Str(s)) => vec![Some(s.to_string()), v],
                 _ => vec![None, v],
             };
-            groups.insert(n.clone(), GroupValue::Tuple(t));
+            groups.set(n, GroupValue::Tuple(t));
         }
+        groups
+    }
+
+    /// Groups and line indexes of the match `is_match_in` left in `caps`.
+    pub(crate) fn match_from(&self, buf: &str, nlines: usize, caps: &Captures) -> RegexMatch {
+        let (ms, me) = caps.get(0).unwrap_or((0, 0));
+        // Room for the prefregex groups a failure merges in (`merged_over`).
+        let src: Arc<str> = Arc::from(buf);
+        let groups = self.groups_from(&src, 0, caps, 2);
         if nlines <= 1 {
             return RegexMatch {
                 groups,
@@ -543,6 +625,23 @@ impl Regex {
     pub fn pattern(&self) -> &Pattern {
         &self.pattern
     }
+}
+
+/// The pattern for [`Regex::is_match_content_tail`], if `expanded` ends in
+/// an unescaped `(?P<content>.+)$` and sets no inline flags (`(?s)` would
+/// let `.` match `\n`, `(?m)` change `$`).
+fn content_tail(expanded: &str) -> Option<Pattern> {
+    const TAIL: &str = "(?P<content>.+)$";
+    let head = expanded.strip_suffix(TAIL)?;
+    let backslashes = head.bytes().rev().take_while(|&b| b == b'\\').count();
+    let flags = expanded
+        .as_bytes()
+        .windows(3)
+        .any(|w| w[0] == b'(' && w[1] == b'?' && b"aiLmsux-^".contains(&w[2]));
+    if backslashes % 2 == 1 || flags {
+        return None;
+    }
+    Pattern::new(&format!("{head}(?P<content>)(?=.)")).ok()
 }
 
 fn strip_num_suffix(s: &str) -> &str {

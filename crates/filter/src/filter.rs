@@ -11,6 +11,7 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
+use self::candidates::FirstByte;
 use self::failure::Step;
 use crate::datedetector::DateDetector;
 use crate::error::{Error, ErrorKind};
@@ -20,7 +21,9 @@ use crate::failregex::{
 use crate::ipdns::IpAddr;
 use crate::pattern::Captures;
 use crate::strptime::{zone_offset, TimeContext};
+use crate::text::Text;
 
+mod candidates;
 mod failure;
 mod mlfid;
 mod single;
@@ -94,7 +97,7 @@ pub struct FailData {
     pub matches: Option<Vec<TupleLine>>,
     nofail_matches: Option<Vec<TupleLine>>,
     /// All users seen for a multi-line failure id (`users`).
-    pub users: Option<BTreeSet<String>>,
+    pub users: Option<BTreeSet<Text>>,
     mlfpending: bool,
     /// The address when the failure id is an `<F-ID>` (`ip`).
     pub ip: Option<IpAddr>,
@@ -118,7 +121,7 @@ impl FailData {
     }
 
     /// Adds a user; the number of users seen (`None` = no `users` key).
-    fn update_users(&mut self, user: Option<String>) -> Option<usize> {
+    fn update_users(&mut self, user: Option<Text>) -> Option<usize> {
         if let Some(u) = user {
             self.users.get_or_insert_with(BTreeSet::new).insert(u);
         }
@@ -136,8 +139,9 @@ pub struct Failure {
     pub id: Option<IpAddr>,
     /// The line's time (Unix seconds), if one was found.
     pub time: Option<f64>,
-    /// Groups, matched lines and users.
-    pub data: FailData,
+    /// Groups, matched lines and users; shared (copy-on-write) with the
+    /// filter's `mlfid` cache and with the other failures of the same match.
+    pub data: Arc<FailData>,
 }
 
 impl Failure {
@@ -186,7 +190,7 @@ pub struct Filter {
     date_detector: Option<DateDetector>,
     line_buffer: Vec<TupleLine>,
     mlfid_cache: mlfid::MlfidCache,
-    mlfid_order: VecDeque<Arc<str>>,
+    mlfid_order: VecDeque<Text>,
     last_date: Option<f64>,
     last_time_text: String,
     warnings: Vec<String>,
@@ -197,8 +201,9 @@ pub struct Filter {
     content_buf: String,
     /// Index of the prefregex's `content` group.
     pref_content: Option<usize>,
-    /// Per failregex, the first byte its buffer must start with (`None` = any).
-    fail_first: Vec<Option<u8>>,
+    /// The failregexes that can match a one-line buffer, by its first
+    /// byte (see [`FirstByte`]).
+    fail_by_first: FirstByte,
 }
 
 const MLFID_CACHE_MAX: usize = 100;
@@ -282,7 +287,7 @@ impl Filter {
             buf: String::new(),
             content_buf: String::new(),
             pref_content,
-            fail_first: fail.iter().map(Regex::first_byte).collect(),
+            fail_by_first: FirstByte::new(&fail),
             fail,
         })
     }
@@ -344,6 +349,14 @@ impl Filter {
     /// Processes one raw line: finds its date, then its failures
     /// (fail2ban: `Filter.processLine`, with `checkFindTime` off).
     pub fn process_line(&mut self, line: &str) -> Vec<Failure> {
+        let mut out = Vec::new();
+        self.process_line_into(line, &mut out);
+        out
+    }
+
+    /// [`Filter::process_line`] appending to `out`, so a caller reading
+    /// many lines reuses one vector.
+    pub fn process_line_into(&mut self, line: &str, out: &mut Vec<Failure>) {
         let mut date = None;
         // The line split around its date, as spans; strings are made once.
         let mut split: Option<(usize, usize)> = None;
@@ -374,7 +387,7 @@ impl Filter {
         }
         if self.opts.maxlines == 1 {
             let split = if use_last_time { None } else { split };
-            return self.find_failure_single(line, split, use_last_time, date);
+            return self.find_failure_single(line, split, use_last_time, date, out);
         }
         let tuple: TupleLine = match split {
             _ if use_last_time => (String::new(), self.last_time_text.clone(), line.to_string()),
@@ -385,7 +398,7 @@ impl Filter {
             ),
             None => (String::new(), String::new(), line.to_string()),
         };
-        self.find_failure(tuple, date)
+        out.extend(self.find_failure(tuple, date));
     }
 
     /// Processes a line whose date is already known (journal entries):
@@ -401,13 +414,12 @@ impl Filter {
     fn ignore_line(
         &mut self,
         buf: &str,
-        nlines: usize,
         fail_match: Option<&RegexMatch>,
         org: &[TupleLine],
     ) -> Option<usize> {
         let maxlines = self.opts.maxlines;
         let own;
-        let (buf, nlines) = match fail_match {
+        let buf = match fail_match {
             Some(m) if maxlines > 1 => {
                 let lines: Vec<TupleLine> = m
                     .matched
@@ -415,16 +427,13 @@ impl Filter {
                     .filter_map(|&i| org.get(i).cloned())
                     .collect();
                 own = tuple_lines_buf(&lines);
-                (own.as_str(), lines.len())
+                own.as_str()
             }
-            _ => (buf, nlines),
+            _ => buf,
         };
         let mut found = None;
         for i in 0..self.ignore.len() {
-            if self.ignore[i]
-                .search(buf, nlines, &mut self.caps_ignore[i])
-                .is_some()
-            {
+            if self.ignore[i].is_match_in(buf, buf.is_ascii(), &mut self.caps_ignore[i]) {
                 found = Some(i);
                 self.info.ignored_by.push(i);
                 if !self.opts.check_all_regex || maxlines > 1 {
@@ -473,7 +482,7 @@ impl Filter {
 
         if !self.ignore.is_empty() && self.ignore.len() + 2 < self.fail.len() {
             let b = std::mem::take(&mut buf);
-            let hit = self.ignore_line(&b, nlines, None, &org).is_some();
+            let hit = self.ignore_line(&b, None, &org).is_some();
             buf = b;
             if hit {
                 return out;
@@ -493,7 +502,7 @@ impl Filter {
             }
             if let Some(GroupValue::Str(content)) = pre_groups.remove("content") {
                 if !content.is_empty() {
-                    self.line_buffer = vec![(String::new(), String::new(), content)];
+                    self.line_buffer = vec![(String::new(), String::new(), content.to_string())];
                     buf_ok = false;
                 }
             }
@@ -524,9 +533,7 @@ impl Filter {
                 .iter()
                 .filter_map(|&i| searched.get(i).cloned())
                 .collect();
-            if !self.ignore.is_empty()
-                && self.ignore_line(&buf, nlines, Some(&m), searched).is_some()
-            {
+            if !self.ignore.is_empty() && self.ignore_line(&buf, Some(&m), searched).is_some() {
                 buf_ok = false;
                 if !self.opts.check_all_regex {
                     break;

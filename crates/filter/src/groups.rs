@@ -1,18 +1,23 @@
 //! The named groups of a failure (fail2ban's `fail` dict without its
 //! bookkeeping keys).
 //!
-//! A small ordered map: a failure has a handful of groups, so a vector with
-//! shared (`Arc<str>`) names beats a tree of owned strings on the hot path.
+//! A small ordered map: a failure has a handful of groups, so a vector
+//! beats a tree on the hot path. Names are interned `&'static str`s
+//! ([`intern`]): copying and dropping a failure then touches no reference
+//! counts for its names.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{LazyLock, Mutex};
+
+use crate::text::Text;
 
 /// A value of a failure's named group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GroupValue {
     /// The group did not take part in the match (Python `None`).
     None,
-    /// The matched text.
-    Str(String),
+    /// The matched text (a span of the line it came from).
+    Str(Text),
     /// A `tuple_<name>` combination.
     Tuple(Vec<Option<String>>),
 }
@@ -27,10 +32,18 @@ impl GroupValue {
         }
     }
 
+    /// The shared text, for `Str`.
+    pub fn as_text(&self) -> Option<&Text> {
+        match self {
+            GroupValue::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
     /// The string, for `Str`.
     pub fn as_str(&self) -> Option<&str> {
         match self {
-            GroupValue::Str(s) => Some(s),
+            GroupValue::Str(s) => Some(s.as_str()),
             _ => None,
         }
     }
@@ -39,7 +52,7 @@ impl GroupValue {
 /// Named groups: Python `groupdict()` plus alt/tuple merging.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Groups {
-    entries: Vec<(Arc<str>, GroupValue)>,
+    entries: Vec<(&'static str, GroupValue)>,
 }
 
 impl Groups {
@@ -59,7 +72,7 @@ impl Groups {
     pub fn get(&self, name: &str) -> Option<&GroupValue> {
         self.entries
             .iter()
-            .find(|(k, _)| &**k == name)
+            .find(|(k, _)| *k == name)
             .map(|(_, v)| v)
     }
 
@@ -69,20 +82,27 @@ impl Groups {
     }
 
     /// Sets `name`, replacing any value; returns the old one.
-    pub fn insert(&mut self, name: impl Into<Arc<str>>, v: GroupValue) -> Option<GroupValue> {
-        let name = name.into();
+    pub fn insert(&mut self, name: &str, v: GroupValue) -> Option<GroupValue> {
         match self.entries.iter_mut().find(|(k, _)| *k == name) {
             Some((_, old)) => Some(std::mem::replace(old, v)),
             None => {
-                self.entries.push((name, v));
+                self.entries.push((intern(name), v));
                 None
             }
         }
     }
 
+    /// [`Groups::insert`] of an interned (or literal) name.
+    pub(crate) fn set(&mut self, name: &'static str, v: GroupValue) {
+        match self.entries.iter_mut().find(|(k, _)| *k == name) {
+            Some((_, old)) => *old = v,
+            None => self.entries.push((name, v)),
+        }
+    }
+
     /// Removes `name`, returning its value.
     pub fn remove(&mut self, name: &str) -> Option<GroupValue> {
-        let p = self.entries.iter().position(|(k, _)| &**k == name)?;
+        let p = self.entries.iter().position(|(k, _)| *k == name)?;
         Some(self.entries.remove(p).1)
     }
 
@@ -98,35 +118,68 @@ impl Groups {
 
     /// The groups, in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &GroupValue)> {
-        self.entries.iter().map(|(k, v)| (&**k, v))
+        self.entries.iter().map(|(k, v)| (*k, v))
     }
 
     /// Python's `merged = pre.copy(); merged.update(new)` where a `None`
     /// in `new` keeps `pre`'s value: `pre`'s keys first, in order, then the
     /// keys only `new` has, without copying `pre` first.
     pub(crate) fn merged_over(pre: &Groups, new: Groups) -> Groups {
-        // In place in `new`'s vector (callers leave room for a few more
-        // entries): each of `pre`'s keys is moved to the front, in order.
-        let mut v = new.entries;
-        for (k, pv) in pre.entries.iter().rev() {
-            let entry = match v.iter().position(|(n, _)| n == k) {
-                Some(p) => {
-                    let (name, value) = v.remove(p);
-                    let value = if value == GroupValue::None {
-                        pv.clone()
-                    } else {
-                        value
-                    };
-                    (name, value)
-                }
-                None => (k.clone(), pv.clone()),
-            };
-            v.insert(0, entry);
-        }
-        Groups { entries: v }
+        new.merge_front(pre.entries.iter().map(|(k, v)| (*k, v.clone())))
     }
 
-    pub(crate) fn push_unique(&mut self, name: Arc<str>, v: GroupValue) {
+    /// [`Groups::merged_over`] with `pre` given as entries: in place in
+    /// `self`'s vector (callers leave room for a few more entries), each
+    /// of `pre`'s keys is moved to the front, in order.
+    pub(crate) fn merge_front(
+        mut self,
+        pre: impl DoubleEndedIterator<Item = (&'static str, GroupValue)>,
+    ) -> Groups {
+        for (k, pv) in pre.rev() {
+            let entry = match self.entries.iter().position(|(n, _)| *n == k) {
+                Some(p) => {
+                    let (name, value) = self.entries.remove(p);
+                    let value = if value == GroupValue::None { pv } else { value };
+                    (name, value)
+                }
+                None => (k, pv),
+            };
+            self.entries.insert(0, entry);
+        }
+        self
+    }
+
+    /// Python's `dict.update` with the entries of `new` that are not
+    /// `None` (fail2ban's `_mergeFailure`), moving them.
+    pub(crate) fn update_some(&mut self, new: Groups) {
+        for (k, v) in new.entries {
+            if v == GroupValue::None {
+                continue;
+            }
+            match self.entries.iter_mut().find(|(n, _)| *n == k) {
+                Some((_, old)) => *old = v,
+                None => self.entries.push((k, v)),
+            }
+        }
+    }
+
+    pub(crate) fn push_unique(&mut self, name: &'static str, v: GroupValue) {
         self.entries.push((name, v));
     }
+}
+
+/// The one `&'static str` for a group name. Names come from the filters'
+/// regexes, a small set that only grows when a regex with a new name is
+/// compiled; each distinct name is kept (leaked) once for the process.
+pub(crate) fn intern(name: &str) -> &'static str {
+    static NAMES: LazyLock<Mutex<HashSet<&'static str>>> = LazyLock::new(Default::default);
+    let mut set = NAMES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(n) = set.get(name) {
+        return n;
+    }
+    let n: &'static str = Box::leak(name.to_string().into_boxed_str());
+    set.insert(n);
+    n
 }

@@ -12,6 +12,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::failregex::UseDns;
+use crate::text::Text;
 
 /// How to read the text given to [`IpAddr::new`] (fail2ban's `cidr` argument).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,17 +48,28 @@ pub struct IpAddr {
     family: Family,
     addr: u128,
     plen: u8,
-    raw: String,
+    /// The text as given: shared with the failure's group when it came
+    /// from one, so a failure id costs no copy.
+    raw: Text,
 }
 
 impl IpAddr {
     /// Reads `text` as fail2ban's `IPAddr(text, cidr)` does.
     pub fn new(text: &str, cidr: Cidr) -> IpAddr {
+        IpAddr::parse(text, cidr, || Text::from(text))
+    }
+
+    /// [`IpAddr::new`] of a group's text, keeping a reference to it.
+    pub(crate) fn from_text(text: &Text, cidr: Cidr) -> IpAddr {
+        IpAddr::parse(text.as_str(), cidr, || text.clone())
+    }
+
+    fn parse(text: &str, cidr: Cidr, raw: impl FnOnce() -> Text) -> IpAddr {
         let mut ip = IpAddr {
             family: Family::Unspec,
             addr: 0,
             plen: 0,
-            raw: text.to_string(),
+            raw: raw(),
         };
         let (text, cidr) = match cidr {
             Cidr::Raw => {
@@ -149,22 +161,33 @@ impl IpAddr {
 fn parse_v4(s: &str) -> Option<Ipv4Addr> {
     // inet_pton: exactly four decimal parts, no leading `+`; glibc's
     // inet_pton also refuses leading zeros ("192.030.0.6" stays raw).
+    // One pass over the bytes: this runs for every failure.
+    let b = s.as_bytes();
+    if b.len() < 7 || b.len() > 15 {
+        return None;
+    }
     let mut o = [0u8; 4];
-    let mut n = 0;
-    for p in s.as_bytes().split(|&b| b == b'.') {
-        if n == 4
-            || p.is_empty()
-            || p.len() > 3
-            || !p.iter().all(u8::is_ascii_digit)
-            || (p.len() > 1 && p[0] == b'0')
-        {
+    let mut i = 0;
+    for (k, slot) in o.iter_mut().enumerate() {
+        if k > 0 {
+            if b.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+        let start = i;
+        let mut v: u32 = 0;
+        while i < b.len() && i - start < 3 && b[i].is_ascii_digit() {
+            v = v * 10 + u32::from(b[i] - b'0');
+            i += 1;
+        }
+        let digits = i - start;
+        if digits == 0 || v > 255 || (digits > 1 && b[start] == b'0') {
             return None;
         }
-        let v = p.iter().fold(0u32, |v, &c| v * 10 + u32::from(c - b'0'));
-        o[n] = u8::try_from(v).ok()?;
-        n += 1;
+        *slot = v as u8;
     }
-    (n == 4).then(|| Ipv4Addr::from(o))
+    (i == b.len()).then(|| Ipv4Addr::from(o))
 }
 
 /// `[v6]` → `v6`, `a/n` → prefix (fail2ban: `IPAddr.__wrap_ipstr`).
@@ -330,5 +353,38 @@ mod tests {
         assert!(IpAddr::new("abc", Cidr::Raw) == *"abc");
         assert!(IpAddr::new("10.0.0.0/8", Cidr::Unspec)
             .contains(&IpAddr::new("10.1.2.3", Cidr::Unspec)));
+    }
+
+    #[test]
+    fn ipv4_text_as_inet_pton_reads_it() {
+        let ok = [
+            ("0.0.0.0", [0, 0, 0, 0]),
+            ("192.0.2.1", [192, 0, 2, 1]),
+            ("255.255.255.255", [255, 255, 255, 255]),
+            ("10.0.100.9", [10, 0, 100, 9]),
+        ];
+        for (t, o) in ok {
+            assert_eq!(parse_v4(t), Some(Ipv4Addr::from(o)), "{t}");
+        }
+        let bad = [
+            "",
+            ".",
+            "1.2.3",
+            "1.2.3.4.",
+            ".1.2.3.4",
+            "1.2.3.4.5",
+            "256.0.0.1",
+            "1.2.3.999",
+            "01.2.3.4",
+            "1.2.3.00",
+            "1.2..3",
+            "1.2.3.4a",
+            "+1.2.3.4",
+            "1.2.3.1000",
+            "1 .2.3.4",
+        ];
+        for t in bad {
+            assert_eq!(parse_v4(t), None, "{t}");
+        }
     }
 }

@@ -28,9 +28,11 @@ pub mod ipdns;
 pub mod pattern;
 pub mod prefilter;
 pub mod strptime;
+pub mod text;
 pub mod translate;
 
 pub use error::{Error, ErrorKind, MatchError};
 pub use failregex::{GroupValue, Groups, TupleLine, UseDns};
 pub use filter::{Failure, Filter, FilterOptions};
 pub use pattern::{Pattern, PatternBuilder};
+pub use text::Text;

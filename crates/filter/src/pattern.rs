@@ -113,7 +113,40 @@ pub struct Pattern {
 #[derive(Debug)]
 pub struct Captures {
     inner: engine::EngineCaptures,
+    memo: Memo,
+    /// Bumped whenever the engine writes the spans (not on a memo hit).
+    generation: u64,
 }
+
+/// What [`Pattern::captures_at_memo`] proved about the match held in a
+/// [`Captures`]: any subject starting with `prefix`, searched from
+/// `start` with the same engine mode (`ascii`) by the same pattern
+/// (`pattern`, its shared code's address), matches exactly so.
+#[derive(Debug, Default)]
+struct Memo {
+    valid: bool,
+    pattern: usize,
+    start: usize,
+    ascii: bool,
+    prefix: Vec<u8>,
+    /// Proofs failed in a row.
+    failures: u32,
+    /// Matches not tried for a proof since `failures` reached the limit.
+    skipped: u32,
+}
+
+/// How far past the end of a match the prefix of a memoised match reaches,
+/// tried in order: room for what a pattern reads after its match (a word
+/// boundary, the space before an optional year). The shorter, the more
+/// later lines share it. If the pattern looks further, nothing is memoised.
+const MEMO_MARGINS: [usize; 2] = [2, 16];
+/// Failed proofs in a row after which proving is tried only every
+/// [`MEMO_RETRY_EVERY`]th match.
+const MEMO_MAX_FAILURES: u32 = 8;
+const MEMO_RETRY_EVERY: u32 = 64;
+
+/// Numbers the [`Captures`] made, for their generations.
+static NEXT_CAPTURES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Pattern {
     /// Compiles with default flags. See [`PatternBuilder::build`].
@@ -143,6 +176,10 @@ impl Pattern {
     pub fn new_captures(&self) -> Captures {
         Captures {
             inner: self.shared.engine.new_captures(),
+            memo: Memo::default(),
+            // Disjoint ranges per `Captures`, so generations of two
+            // never meet (a cache keyed by one cannot mistake the other).
+            generation: NEXT_CAPTURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed) << 32,
         }
     }
 
@@ -166,6 +203,8 @@ impl Pattern {
         start: usize,
         caps: &mut Captures,
     ) -> Result<bool, MatchError> {
+        caps.memo.valid = false;
+        caps.generation += 1;
         self.shared
             .engine
             .captures_at(hay, start, hay.is_ascii(), &mut caps.inner)
@@ -184,9 +223,82 @@ impl Pattern {
         ascii: bool,
         caps: &mut Captures,
     ) -> Result<bool, MatchError> {
+        caps.memo.valid = false;
+        caps.generation += 1;
         self.shared
             .engine
             .captures_at(hay, start, ascii, &mut caps.inner)
+    }
+
+    /// [`Pattern::captures_at_ascii`] that skips the engine when the
+    /// result is known: a match this `caps` holds from an earlier call is
+    /// reused when `hay` starts with the same bytes as that call's subject,
+    /// up to a little past the match, and the engine proved (by a
+    /// `PCRE2_PARTIAL_HARD` match on those bytes alone) that nothing after
+    /// them could change it. Exact: the result and spans are those a fresh
+    /// search would give. Made for the date templates, which see the same
+    /// date text on consecutive lines.
+    ///
+    /// # Errors
+    /// When PCRE2 aborts the match.
+    pub fn captures_at_memo(
+        &self,
+        hay: &str,
+        start: usize,
+        ascii: bool,
+        caps: &mut Captures,
+    ) -> Result<bool, MatchError> {
+        let id = Arc::as_ptr(&self.shared) as usize;
+        let m = &caps.memo;
+        if m.valid
+            && m.pattern == id
+            && m.start == start
+            && m.ascii == ascii
+            && hay.as_bytes().starts_with(&m.prefix)
+        {
+            return Ok(true);
+        }
+        caps.memo.valid = false;
+        caps.generation += 1;
+        let engine = &self.shared.engine;
+        if !engine.captures_at(hay, start, ascii, &mut caps.inner)? {
+            return Ok(false);
+        }
+        let Some((_, e)) = caps.inner.get(0) else {
+            return Ok(true);
+        };
+        // A pattern whose matches keep reading to the end of the line is
+        // not worth proving each time: after repeated failures, try only
+        // now and then.
+        let m = &mut caps.memo;
+        if m.failures >= MEMO_MAX_FAILURES {
+            m.skipped = m.skipped.wrapping_add(1);
+            if !m.skipped.is_multiple_of(MEMO_RETRY_EVERY) {
+                return Ok(true);
+            }
+        }
+        let proven = MEMO_MARGINS.iter().find_map(|&margin| {
+            let mut n = (e + margin).min(hay.len());
+            while !hay.is_char_boundary(n) {
+                n += 1;
+            }
+            engine
+                .complete_within(&hay[..n], start, ascii, &mut caps.inner)
+                .then_some(n)
+        });
+        let m = &mut caps.memo;
+        let Some(n) = proven else {
+            m.failures = m.failures.saturating_add(1);
+            return Ok(true);
+        };
+        m.failures = 0;
+        m.valid = true;
+        m.pattern = id;
+        m.start = start;
+        m.ascii = ascii;
+        m.prefix.clear();
+        m.prefix.extend_from_slice(&hay.as_bytes()[..n]);
+        Ok(true)
     }
 
     /// True when the pattern matches anywhere; an aborted match counts as no match.
@@ -243,6 +355,13 @@ impl Pattern {
 }
 
 impl Captures {
+    /// Changes whenever the spans were written by a search; stays the same
+    /// across [`Pattern::captures_at_memo`] hits, whose subjects then all
+    /// hold the same text at every span.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// Byte span of group `i`, if it took part in the match.
     pub fn get(&self, i: usize) -> Option<(usize, usize)> {
         self.inner.get(i)
@@ -291,6 +410,49 @@ mod cache_tests {
         assert!(b.captures_at(hb, 0, &mut cb).unwrap());
         assert_eq!(ca.text(ha, 1), Some("192.0.2.1"));
         assert_eq!(cb.text(hb, 1), Some("2001:db8::1"));
+    }
+
+    #[test]
+    fn memoised_matches_equal_fresh_ones() {
+        // A date-like pattern that reads past its match (optional year,
+        // look-ahead) and one that reads to the end of the line.
+        let pats = [
+            r"^(?:(?P<d>[A-Z][a-z]{2}) )?(?P<t>\d\d:\d\d:\d\d)(?: (?P<y>\d{4}))?(?=\s|$)",
+            r"(?P<t>\d\d:\d\d)(?!.*x)",
+        ];
+        let lines = [
+            "Mar 00:00:01 web01 sshd[1]: a",
+            "Mar 00:00:01 web01 sshd[2]: b",
+            "Mar 00:00:01 2024 web01 sshd[2]: b",
+            "Mar 00:00:01 web01 sshd[3]: x",
+            "Mar 00:00:01",
+            "Mar 00:00:01 web01 sshd[3]: \u{e9}",
+            "00:00:01 web01",
+            "Mar 00:00:02 web01 sshd[3]: a",
+            "Mar 00:00:02 web01 sshd[3]: a",
+        ];
+        for p in pats {
+            let pat = Pattern::new(p).unwrap();
+            let mut memo = pat.new_captures();
+            for _ in 0..2 {
+                for l in lines {
+                    let mut fresh = pat.new_captures();
+                    let want = pat.captures_at(l, 0, &mut fresh).unwrap();
+                    let got = pat.captures_at_memo(l, 0, l.is_ascii(), &mut memo).unwrap();
+                    assert_eq!(got, want, "{p} on {l:?}");
+                    if l == lines[0] {
+                        // The first pattern reads a bounded prefix: memoised;
+                        // the second reads to the end of the line: never.
+                        assert_eq!(memo.memo.valid, p == pats[0], "{p}");
+                    }
+                    if want {
+                        for i in 0..fresh.len() {
+                            assert_eq!(memo.get(i), fresh.get(i), "{p} on {l:?} group {i}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -24,6 +24,72 @@ pub struct Prefilter {
 /// At most this many literals are checked (the longest ones).
 const MAX_LITERALS: usize = 1;
 
+/// With a known prefix this long, a mismatching line fails at once in the
+/// regex engine too (the pattern is anchored there), and a line that has
+/// the prefix mostly matches: scanning it for a literal costs more than it
+/// saves (measured on the stock sshd filter).
+const PREFIX_ENOUGH: usize = 4;
+
+/// True when `p` is anchored (`^`) and its first atom (inside any group
+/// openers) is a literal character or a positive class: on a line it does
+/// not fit, the engine fails at the first byte, sooner than a literal scan
+/// would; patterns starting with `.`, `\S`, `\w`, … can run along the line
+/// first, and keep their literal (measured on the stock dovecot filter).
+fn starts_narrow(p: &str) -> bool {
+    let Some(mut rest) = p.strip_prefix('^') else {
+        return false;
+    };
+    loop {
+        if let Some(r) = rest.strip_prefix("(?:") {
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix("(?P<") {
+            match r.find('>') {
+                Some(e) => rest = &r[e + 1..],
+                None => return false,
+            }
+        } else if let Some(r) = rest.strip_prefix('(') {
+            if r.starts_with('?') {
+                return false;
+            }
+            rest = r;
+        } else {
+            break;
+        }
+    }
+    let b = rest.as_bytes();
+    // The first atom's length, if it is narrow.
+    let len = match b.first() {
+        None | Some(b'.' | b'$' | b'|' | b')' | b'*' | b'+' | b'?' | b'{') => return false,
+        Some(b'[') => {
+            if b.get(1) == Some(&b'^') {
+                return false;
+            }
+            // The closing `]` (a `]` right after `[` is literal).
+            let mut i = 2;
+            while i < b.len() && b[i] != b']' {
+                i += if b[i] == b'\\' { 2 } else { 1 };
+            }
+            if i >= b.len() {
+                return false;
+            }
+            i + 1
+        }
+        Some(b'\\') => match b.get(1) {
+            Some(b'S' | b's' | b'W' | b'w' | b'D' | b'd' | b'b' | b'B' | b'A' | b'Z' | b'z')
+            | None => return false,
+            Some(_) => 2,
+        },
+        Some(_) => rest.chars().next().map_or(1, char::len_utf8),
+    };
+    // An optional first atom (`?`, `*`, `{0,…}`, `{,…}`) does not decide
+    // the first byte.
+    match b.get(len) {
+        Some(b'?' | b'*') => false,
+        Some(b'{') => matches!(b.get(len + 1), Some(b'1'..=b'9')),
+        _ => true,
+    }
+}
+
 /// Shorter literals are too common in log lines to pay for the scan.
 const MIN_LITERAL: usize = 3;
 
@@ -47,6 +113,11 @@ impl Prefilter {
         });
         literals.sort_by_key(|l| std::cmp::Reverse(l.len()));
         literals.truncate(MAX_LITERALS);
+        if prefix.as_ref().is_some_and(|p| p.len() >= PREFIX_ENOUGH)
+            || (!multiline && starts_narrow(python))
+        {
+            literals.clear();
+        }
         let rare = literals
             .iter()
             .map(|l| {
@@ -405,6 +476,33 @@ fn skip_group(chars: &[char], i: usize) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn narrow_starts() {
+        use super::starts_narrow;
+        for p in [
+            r"^(?:Aborted login|Disconnected) x",
+            r"^[a-z\-]{3,15}\(\S*,",
+            r"^(?P<x>pam)\(",
+            r"^\[x",
+            r"^[iI](?:llegal|nvalid) user",
+        ] {
+            assert!(starts_narrow(p), "{p}");
+        }
+        for p in [
+            r"^\S+ from",
+            r"^.*x",
+            r"^a?b",
+            r"^[ab]*c",
+            r"^[^x]y",
+            r"^a{0,2}b",
+            r"^(?i)a",
+            r"a^",
+            r"^\s*x",
+        ] {
+            assert!(!starts_narrow(p), "{p}");
+        }
+    }
+
     use super::Prefilter;
 
     fn lits(p: &str) -> Vec<String> {

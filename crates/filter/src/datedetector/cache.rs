@@ -17,6 +17,8 @@ pub(super) struct DateCache {
     text: Vec<u8>,
     spans: Vec<Option<(usize, usize)>>,
     result: Option<f64>,
+    /// The captures' generation the entry was made from.
+    generation: u64,
 }
 
 impl DateDetector {
@@ -40,6 +42,12 @@ impl DateDetector {
             return t.get_date(line, caps, &ctx);
         };
         let now_sec = ctx.now().floor() as i64;
+        let key = (Arc::as_ptr(t) as usize, now_sec, ctx.default_tz);
+        // Captures untouched since the entry was made (only memoised
+        // matches since, see `Pattern::captures_at_memo`): same texts.
+        if cache.valid && cache.key == key && cache.generation == caps.generation() {
+            return cache.result;
+        }
         let (mut lo, mut hi) = (usize::MAX, 0);
         for i in 0..caps.len() {
             if let Some((s, e)) = caps.get(i) {
@@ -50,7 +58,6 @@ impl DateDetector {
         if lo > hi {
             return t.get_date(line, caps, &ctx);
         }
-        let key = (Arc::as_ptr(t) as usize, now_sec, ctx.default_tz);
         let c = &mut *cache;
         let mut same = c.valid
             && c.key == key
@@ -77,6 +84,7 @@ impl DateDetector {
         c.spans
             .extend((0..caps.len()).map(|i| caps.get(i).map(|(s, e)| (s - lo, e - lo))));
         c.result = result;
+        c.generation = caps.generation();
         result
     }
 }

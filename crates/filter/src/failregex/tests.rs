@@ -131,3 +131,45 @@ fn no_failure_id_is_an_error() {
     let e = Regex::new_fail("^foo$", false, UseDns::Warn, None).unwrap_err();
     assert_eq!(e.to_string(), "No failure-id group in '^foo$'");
 }
+
+#[test]
+fn content_tail_gives_the_full_patterns_match() {
+    // sshd's prefregex shape: optional parts before `(?P<content>.+)$`.
+    let r = Regex::new(
+        r"^(?P<mlfid>(?:\S+\s+)?(?:sshd(?:\[\d+\])?:\s+)?)(?:(?:error|fatal): )?(?P<content>.+)$",
+        false,
+        UseDns::Warn,
+    )
+    .unwrap();
+    assert!(r.has_content_tail());
+    let ci = r.group_index("content").unwrap();
+    let mi = r.group_index("mlfid").unwrap();
+    let lines = [
+        "web01 sshd[1]: Failed password for root from 192.0.2.1\n",
+        "web01 sshd[1]: error: PAM: x\n",
+        "web01 sshd[1]: \n",
+        "web01\n",
+        "\n",
+        "x\n",
+        "héllo sshd: wörld\n",
+    ];
+    for l in lines {
+        let (mut full, mut fast) = (r.pattern().new_captures(), r.pattern().new_captures());
+        let want = r.is_match_in(l, l.is_ascii(), &mut full);
+        let got = r.is_match_content_tail(l, l.is_ascii(), &mut fast);
+        assert_eq!(got, want, "{l:?}");
+        if want {
+            assert_eq!(fast.get(0).map(|s| s.0), full.get(0).map(|s| s.0), "{l:?}");
+            assert_eq!(fast.get(mi), full.get(mi), "{l:?}");
+            let (cs, _) = fast.get(ci).unwrap();
+            assert_eq!(Some((cs, l.len() - 1)), full.get(ci), "{l:?}");
+        }
+    }
+    // Inline flags or multi-line: not used.
+    assert!(!Regex::new(r"(?s)^a(?P<content>.+)$", false, UseDns::Warn)
+        .unwrap()
+        .has_content_tail());
+    assert!(!Regex::new(r"^a(?P<content>.+)$", true, UseDns::Warn)
+        .unwrap()
+        .has_content_tail());
+}

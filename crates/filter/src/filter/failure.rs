@@ -2,11 +2,18 @@
 //! in, `mlfid` handled, failure ids found (fail2ban: the tail of the
 //! `Filter.findFailure` loop body).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::{FailData, Failure, Filter};
-use crate::failregex::{Groups, TupleLine};
+use crate::failregex::{GroupValue, Groups, TupleLine};
 use crate::ipdns::{text_to_ip, Cidr, IpAddr};
+use crate::text::Text;
+
+/// The failure ids of a match: one, or what a host name resolved to.
+enum Ids {
+    One(Option<IpAddr>),
+    Many(Vec<IpAddr>),
+}
 
 /// What the failregex loop does after [`Filter::report_match`].
 pub(super) enum Step {
@@ -45,40 +52,33 @@ impl Filter {
             // dovecot:143 requires it).
             groups = Groups::merged_over(pre_groups, groups);
         }
-        let mlfid: Option<Arc<str>> = groups.get("mlfid").and_then(|v| v.as_str().map(Arc::from));
-        let fail_rc = match &mlfid {
+        let mlfid: Option<Text> = groups.get("mlfid").and_then(GroupValue::as_text).cloned();
+        let (mut fail, cached) = match &mlfid {
             Some(id) => {
-                let f = self.merge_failure(id, groups, matched_lines);
-                if f.lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .truthy("nofail")
-                    && !self.opts.check_all_regex
-                {
+                let (f, cached) = self.merge_failure(id, groups, matched_lines);
+                if f.truthy("nofail") && !self.opts.check_all_regex {
                     return Step::Stop;
                 }
-                f
+                (f, cached)
             }
             None => {
-                let mut f = FailData {
+                let f = FailData {
                     groups,
+                    matches: Some(matched_lines),
                     ..FailData::default()
                 };
-                f.matches = Some(matched_lines);
-                Arc::new(Mutex::new(f))
+                (Arc::new(f), false)
             }
         };
         let ids = {
-            let mut fail = fail_rc
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
             // Read with borrowed group texts; the two changes to the
             // failure (`mlfpending`, `ip`) are applied after.
             let (ids, pending, own_ip) = {
                 let f: &FailData = &fail;
-                let fid = f.text("fid");
+                let fid = f.get("fid").as_text();
                 let mut cidr = if defcidr_raw { Cidr::Raw } else { Cidr::Unspec };
                 let mut raw = defcidr_raw;
-                let ip: Option<&str>;
+                let ip: Option<&Text>;
                 let plen = |f: &FailData, fam: Cidr| match f
                     .text("cidr")
                     .and_then(|c| c.parse::<u8>().ok())
@@ -86,15 +86,15 @@ impl Filter {
                     Some(p) if p > 0 => Cidr::Plen(p),
                     _ => fam,
                 };
-                if let Some(v) = f.text("ip4") {
+                if let Some(v) = f.get("ip4").as_text() {
                     ip = Some(v);
                     cidr = plen(f, Cidr::FamV4);
                     raw = true;
-                } else if let Some(v) = f.text("ip6") {
+                } else if let Some(v) = f.get("ip6").as_text() {
                     ip = Some(v);
                     cidr = plen(f, Cidr::FamV6);
                     raw = true;
-                } else if let Some(v) = f.text("dns") {
+                } else if let Some(v) = f.get("dns").as_text() {
                     ip = Some(v);
                 } else {
                     if fid.is_none() && mlfid.is_none() {
@@ -105,16 +105,16 @@ impl Filter {
                     raw = true;
                 }
                 match ip {
-                    None => (vec![None], true, None),
+                    None => (Ids::One(None), true, None),
                     Some(ip) if raw => {
                         let defc = if defcidr_raw { Cidr::Raw } else { Cidr::Unspec };
                         match fid {
                             Some(fi) if fi != ip => (
-                                vec![Some(IpAddr::new(fi, defc))],
+                                Ids::One(Some(IpAddr::from_text(fi, defc))),
                                 false,
-                                Some(IpAddr::new(ip, cidr)),
+                                Some(IpAddr::from_text(ip, cidr)),
                             ),
-                            _ => (vec![Some(IpAddr::new(ip, cidr))], false, None),
+                            _ => (Ids::One(Some(IpAddr::from_text(ip, cidr))), false, None),
                         }
                     }
                     Some(ip) => {
@@ -124,45 +124,49 @@ impl Filter {
                                 self.warnings.push(w);
                             }
                         }
-                        (ips.into_iter().map(Some).collect(), false, None)
+                        (Ids::Many(ips), false, None)
                     }
                 }
             };
-            if pending {
-                fail.mlfpending = true;
-                if !self.opts.check_all_regex && self.opts.ignore_pending {
+            if pending || own_ip.is_some() {
+                let apply = |f: &mut FailData| {
+                    if pending {
+                        f.mlfpending = true;
+                    }
+                    if own_ip.is_some() {
+                        f.ip = own_ip;
+                    }
+                };
+                match &mlfid {
+                    // Through the cache's entry when shared with it,
+                    // dropping this handle first so nothing is copied.
+                    Some(id) if cached => {
+                        drop(fail);
+                        let Some(entry) = self.mlfid_cache.get_mut(id.as_str()) else {
+                            return Step::Stop;
+                        };
+                        apply(Arc::make_mut(entry));
+                        fail = entry.clone();
+                    }
+                    _ => apply(Arc::make_mut(&mut fail)),
+                }
+                if pending && !self.opts.check_all_regex && self.opts.ignore_pending {
                     return Step::Stop;
                 }
             }
-            if own_ip.is_some() {
-                fail.ip = own_ip;
-            }
             ids
         };
-        // An mlfid failure stays shared with the cache: copy it, as
-        // fail2ban copies it under checkAllRegex.
-        let mut data = match Arc::try_unwrap(fail_rc) {
-            Ok(cell) => cell
-                .into_inner()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-            Err(rc) => rc
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .clone(),
-        };
-        let n = ids.len();
-        for (k, id) in ids.into_iter().enumerate() {
-            let d = if k + 1 == n {
-                std::mem::take(&mut data)
-            } else {
-                data.clone()
-            };
+        let mut push = |id| {
             out.push(Failure {
                 regex_index: idx,
                 id,
                 time: date,
-                data: d,
-            });
+                data: fail.clone(),
+            })
+        };
+        match ids {
+            Ids::One(id) => push(id),
+            Ids::Many(ips) => ips.into_iter().for_each(|ip| push(Some(ip))),
         }
         Step::Next
     }

@@ -82,6 +82,18 @@ impl Engine {
             Err(e) => Err(MatchError(e.to_string())),
         }
     }
+
+    /// fancy-regex has no partial matching: nothing can be proven, so
+    /// [`crate::pattern::Pattern::captures_at_memo`] always matches anew.
+    pub(crate) fn complete_within(
+        &self,
+        _prefix: &str,
+        _start: usize,
+        _ascii: bool,
+        _caps: &mut EngineCaptures,
+    ) -> bool {
+        false
+    }
 }
 
 impl EngineCaptures {

@@ -57,6 +57,12 @@ fn error_message(code: i32) -> String {
 
 impl Code {
     fn compile(pattern: &str, options: u32) -> Result<Code, String> {
+        Code::compile_jit(pattern, options, PCRE2_JIT_COMPLETE)
+    }
+
+    /// Compiles with the given JIT modes (`PCRE2_JIT_COMPLETE`,
+    /// `PCRE2_JIT_PARTIAL_HARD`).
+    fn compile_jit(pattern: &str, options: u32, jit_modes: u32) -> Result<Code, String> {
         let mut err: i32 = 0;
         let mut off: usize = 0;
         // SAFETY: pointer and length describe `pattern`; out-params are valid.
@@ -79,7 +85,7 @@ impl Code {
             ));
         }
         // SAFETY: `code` is a valid compiled pattern.
-        let jit = unsafe { pcre2_jit_compile_8(code, PCRE2_JIT_COMPLETE) } == 0;
+        let jit = unsafe { pcre2_jit_compile_8(code, jit_modes) } == 0;
         Ok(Code { code, jit })
     }
 
@@ -167,6 +173,9 @@ pub(crate) struct Compiled {
     /// `None` when the pattern does not allow it.
     ascii: OnceLock<Option<Code>>,
     ascii_ok: bool,
+    /// JIT code for `PCRE2_PARTIAL_HARD` matches (UTF, byte mode), for
+    /// [`Engine::complete_within`]; built on first use, `None` without JIT.
+    partial: [OnceLock<Option<Code>>; 2],
     pattern: String,
     options: u32,
     names: Vec<Option<String>>,
@@ -187,6 +196,9 @@ pub(crate) struct EngineCaptures {
     /// Group spans of the last successful match (`usize::MAX` = unset).
     ovector: *const usize,
     len: usize,
+    /// Match data for [`Engine::complete_within`]'s partial matches (null
+    /// until first used), so `md` keeps the real match.
+    scratch: *mut pcre2_match_data_8,
 }
 
 // SAFETY: the match data is owned by this value and only used through
@@ -197,7 +209,12 @@ unsafe impl Sync for EngineCaptures {}
 impl Drop for EngineCaptures {
     fn drop(&mut self) {
         // SAFETY: `md` came from `pcre2_match_data_create_from_pattern_8`.
-        unsafe { pcre2_match_data_free_8(self.md) }
+        unsafe {
+            pcre2_match_data_free_8(self.md);
+            if !self.scratch.is_null() {
+                pcre2_match_data_free_8(self.scratch);
+            }
+        }
     }
 }
 
@@ -254,6 +271,61 @@ impl Engine {
         debug_assert_eq!(ascii, hay.is_ascii());
         self.re.run(hay, start, ascii, caps.md)
     }
+
+    /// True when the match in `caps` (made by `captures_at` on a subject
+    /// starting with `prefix`, at `start`, with the same `ascii`) provably
+    /// depends on nothing after `prefix`: a `PCRE2_PARTIAL_HARD` match on
+    /// `prefix` alone returns a complete match with the same spans. Hard
+    /// partial matching returns "partial" as soon as any path reads (or
+    /// asserts) past the end of `prefix`, so a complete result means no
+    /// path tried before or by the winning one looked further; every
+    /// subject with this prefix then matches exactly so.
+    pub(crate) fn complete_within(
+        &self,
+        prefix: &str,
+        start: usize,
+        ascii: bool,
+        caps: &mut EngineCaptures,
+    ) -> bool {
+        let Some(code) = self.re.partial_for(ascii) else {
+            return false;
+        };
+        if start > prefix.len() || !prefix.is_char_boundary(start) || prefix.is_empty() {
+            return false;
+        }
+        if caps.scratch.is_null() {
+            // SAFETY: `utf.code` is valid; sized for its groups.
+            caps.scratch = unsafe {
+                pcre2_match_data_create_from_pattern_8(self.re.utf.code, ptr::null_mut())
+            };
+            if caps.scratch.is_null() {
+                return false;
+            }
+        }
+        let md = caps.scratch;
+        let rc = MATCH_CONTEXT.with(|mc| {
+            // SAFETY: as in `run`: valid UTF-8 subject, `start` on a char
+            // boundary, match data sized for the pattern; the code was
+            // JIT-compiled for hard partial matching.
+            unsafe {
+                pcre2_jit_match_8(
+                    code.code,
+                    prefix.as_ptr(),
+                    prefix.len(),
+                    start,
+                    PCRE2_PARTIAL_HARD,
+                    md,
+                    mc.ctx,
+                )
+            }
+        });
+        if rc <= 0 {
+            return false;
+        }
+        // SAFETY: both ovectors hold `len` pairs of the same pattern.
+        let other = unsafe { pcre2_get_ovector_pointer_8(md) as *const usize };
+        (0..2 * caps.len).all(|k| unsafe { *other.add(k) == *caps.ovector.add(k) })
+    }
 }
 
 impl Compiled {
@@ -271,6 +343,7 @@ impl Compiled {
             utf,
             ascii: OnceLock::new(),
             ascii_ok: ascii_equivalent(pcre),
+            partial: [OnceLock::new(), OnceLock::new()],
             pattern: pcre.to_string(),
             options,
             names,
@@ -289,7 +362,29 @@ impl Compiled {
                 pcre2_get_ovector_count_8(md) as usize,
             )
         };
-        EngineCaptures { md, ovector, len }
+        EngineCaptures {
+            md,
+            ovector,
+            len,
+            scratch: ptr::null_mut(),
+        }
+    }
+
+    /// The `PCRE2_PARTIAL_HARD` JIT code matching like `code_for(ascii)`.
+    fn partial_for(&self, ascii: bool) -> Option<&Code> {
+        let byte_mode = ascii && self.ascii_ok;
+        let options = if byte_mode {
+            self.options
+        } else {
+            self.options | PCRE2_UTF | PCRE2_UCP
+        };
+        self.partial[usize::from(byte_mode)]
+            .get_or_init(|| {
+                Code::compile_jit(&self.pattern, options, PCRE2_JIT_PARTIAL_HARD)
+                    .ok()
+                    .filter(|c| c.jit)
+            })
+            .as_ref()
     }
 
     fn code_for(&self, ascii: bool) -> &Code {
