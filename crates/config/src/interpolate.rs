@@ -9,6 +9,7 @@
 //! is how loops end. `<tag>` substitution is fail2ban's
 //! `helpers.substituteRecursiveTags`.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::error::{Error, ErrorKind, Pos};
@@ -404,18 +405,21 @@ pub fn substitute_recursive_tags(
     let mut done: std::collections::HashSet<String> = Default::default();
     let mut rep_counts: HashMap<String, HashMap<String, usize>> = HashMap::new();
     let keys: Vec<String> = tags.keys().map(str::to_string).collect();
+    let mut added: crate::omap::FastMap<String, Option<String>> = Default::default();
     loop {
         let mut rep_flag = false;
         for tag in &keys {
             if ignore.contains(tag) || done.contains(tag) {
                 continue;
             }
-            let orgval = tags
-                .get(tag)
-                .cloned()
-                .flatten()
-                .unwrap_or_else(|| "None".to_string());
-            let mut value = orgval.clone();
+            let orgval: &str = match tags.get(tag) {
+                Some(Some(v)) => v,
+                _ => "None",
+            };
+            // Borrowed until a replacement: most values keep only runtime
+            // tags (`<ip>`), and copying them at every pass was most of
+            // the work.
+            let mut value: Cow<'_, str> = Cow::Borrowed(orgval);
             // Python keeps the counts dict by reference once stored.
             let stored = rep_counts.contains_key(tag);
             let mut rplc = rep_counts.get(tag).cloned().unwrap_or_default();
@@ -432,10 +436,19 @@ pub fn substitute_recursive_tags(
                         "properties contain self referencing definitions and cannot be resolved, fail tag: {tag}, found: {rtag} in {counts:?}, value: {value}"
                     ))));
                 }
-                let mut repl = tags.get(&rtag).cloned().flatten();
-                if repl.is_none() {
-                    repl = addrepl(&rtag)?;
-                }
+                let repl: Option<&str> = match tags.get(&rtag) {
+                    Some(Some(v)) => Some(v),
+                    _ => {
+                        // `addrepl` answers the same for a name within one
+                        // call (its reader memoizes it); runtime tags such
+                        // as `<ip>` are met at every pass over every value.
+                        if !added.contains_key(&rtag) {
+                            let v = addrepl(&rtag)?;
+                            added.insert(rtag.clone(), v);
+                        }
+                        added.get(&rtag).and_then(|v| v.as_deref())
+                    }
+                };
                 let Some(repl) = repl else {
                     m = find_tag(&value, mend).map(|(s, e, n)| (s, e, n.to_string()));
                     continue;
@@ -451,21 +464,29 @@ pub fn substitute_recursive_tags(
                         "value of {tag} grows beyond {MAX_TAG_VALUE_LEN} bytes while replacing <{rtag}>"
                     ))));
                 }
-                value = value.replace(&pat, &repl);
+                value = Cow::Owned(value.replace(&pat, repl));
                 *rplc.entry(rtag.clone()).or_insert(0) += 1;
                 m = find_tag(&value, mstart).map(|(s, e, n)| (s, e, n.to_string()));
             }
-            if orgval != value {
-                if find_tag(&value, 0).is_some() {
+            let changed = match value {
+                Cow::Owned(v) if v != orgval => Some(v),
+                _ => None,
+            };
+            let has_lt = match &changed {
+                Some(v) => v.contains('<'),
+                None => orgval.contains('<'),
+            };
+            if let Some(v) = changed {
+                if find_tag(&v, 0).is_some() {
                     rep_counts.insert(tag.clone(), rplc.clone());
                     rep_flag = true;
                 }
-                tags.insert(tag.clone(), Some(value.clone()));
+                tags.insert(tag.clone(), Some(v));
             }
             if stored {
                 rep_counts.insert(tag.clone(), rplc);
             }
-            if !value.contains('<') {
+            if !has_lt {
                 done.insert(tag.clone());
             }
         }

@@ -138,6 +138,32 @@ impl<V: Clone> OMap<V> {
     }
 }
 
+impl<V> OMap<V> {
+    /// The same keys in the same order with each value mapped by `f`
+    /// (the index is kept: no key is hashed again).
+    pub fn map_values<W>(self, mut f: impl FnMut(V) -> W) -> OMap<W> {
+        OMap {
+            entries: self.entries.into_iter().map(|(k, v)| (k, f(v))).collect(),
+            index: self.index,
+        }
+    }
+}
+
+/// Equal when the entries are, in order (the index follows from them).
+impl<V: PartialEq> PartialEq for OMap<V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries == other.entries
+    }
+}
+
+impl<V: Eq> Eq for OMap<V> {}
+
+impl<V: std::hash::Hash> std::hash::Hash for OMap<V> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.entries.hash(state);
+    }
+}
+
 impl<V> FromIterator<(String, V)> for OMap<V> {
     fn from_iter<I: IntoIterator<Item = (String, V)>>(iter: I) -> Self {
         let mut m = OMap::new();

@@ -351,14 +351,14 @@ impl DefinitionInit {
                 }
                 let mut v: Option<String> = None;
                 if !opt.starts_with("known/") {
-                    let got = cp.get("Init", &opt, &OMap::new())?;
+                    let got = load.shared_get(&cp, "Init", &opt, &OMap::new())?;
                     self.init_opts.insert(format!("known/{opt}"), got.clone());
                     v = Some(got);
                 }
                 if !self.init_opts.contains_key(&opt) {
                     let got = match v {
                         Some(v) => v,
-                        None => cp.get("Init", &opt, &OMap::new())?,
+                        None => load.shared_get(&cp, "Init", &opt, &OMap::new())?,
                     };
                     self.init_opts.insert(opt.clone(), got);
                 }
@@ -369,7 +369,7 @@ impl DefinitionInit {
                 if opt == "__name__" || self.opts.contains_key(&opt) {
                     continue;
                 }
-                let v = cp.get("Definition", &opt, &OMap::new())?;
+                let v = load.shared_get(&cp, "Definition", &opt, &OMap::new())?;
                 self.opts.insert(opt, Some(v));
             }
         }
@@ -408,16 +408,13 @@ impl DefinitionInit {
     fn substitute(
         &mut self,
         load: &mut Load,
-        combined: &OMap<Option<String>>,
-        ignore: &[String],
+        combined: OMap<Option<String>>,
+        ignore: Vec<String>,
     ) -> Result<OMap<Option<String>>, Error> {
         let key = SubstKey {
             cp: Arc::as_ptr(&self.cp) as usize,
-            combined: combined
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect(),
-            ignore: ignore.to_vec(),
+            combined,
+            ignore,
         };
         // Taken out while its lookups are made again (they read `load`).
         let mut done = load.substituted.remove(&key).unwrap_or_default();
@@ -442,7 +439,7 @@ impl DefinitionInit {
             return Ok(result);
         }
         let mut lookups = Vec::new();
-        let result = substitute_recursive_tags(combined, ignore, |t| {
+        let result = substitute_recursive_tags(&key.combined, &key.ignore, |t| {
             let v = self.comb_option(load, t)?;
             lookups.push((t.to_string(), v.clone()));
             Ok(v)
@@ -482,16 +479,8 @@ impl DefinitionInit {
                 ignore.push(base.to_string());
             }
         }
-        let opts = self.substitute(load, &combined, &ignore)?;
-        let mut out: OMap<Value> = opts
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.to_string(),
-                    v.clone().map(Value::Str).unwrap_or(Value::None),
-                )
-            })
-            .collect();
+        let opts = self.substitute(load, combined, ignore)?;
+        let mut out: OMap<Value> = opts.map_values(|v| v.map(Value::Str).unwrap_or(Value::None));
         for s in self.config_opts {
             if s.ty == OptType::Str {
                 continue;

@@ -109,7 +109,7 @@ const GOTS_MAX: usize = 8;
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub(crate) struct SubstKey {
     pub(crate) cp: usize,
-    pub(crate) combined: Vec<(String, Option<String>)>,
+    pub(crate) combined: crate::omap::OMap<Option<String>>,
     pub(crate) ignore: Vec<String>,
 }
 
