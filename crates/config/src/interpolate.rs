@@ -10,12 +10,11 @@
 //! `helpers.substituteRecursiveTags`.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use crate::error::{Error, ErrorKind, Pos};
 use crate::include::ConfigParser;
 use crate::ini::{Section, DEFAULT_SECTION};
-use crate::omap::OMap;
+use crate::omap::{FastMap, OMap};
 
 /// Extra values visible to a lookup before the section's own (`vars=` in
 /// CPython's `get`); keys must be lower-case.
@@ -402,10 +401,11 @@ pub fn substitute_recursive_tags(
     mut addrepl: impl FnMut(&str) -> Result<Option<String>, Error>,
 ) -> Result<OMap<Option<String>>, Error> {
     let mut tags = input.clone();
-    let mut done: std::collections::HashSet<String> = Default::default();
-    let mut rep_counts: HashMap<String, HashMap<String, usize>> = HashMap::new();
+    let mut done: std::collections::HashSet<String, foldhash::fast::RandomState> =
+        Default::default();
+    let mut rep_counts: FastMap<String, FastMap<String, usize>> = Default::default();
     let keys: Vec<String> = tags.keys().map(str::to_string).collect();
-    let mut added: crate::omap::FastMap<String, Option<String>> = Default::default();
+    let mut added: FastMap<String, Option<String>> = Default::default();
     loop {
         let mut rep_flag = false;
         for tag in &keys {

@@ -89,16 +89,21 @@ pub struct Load {
     pub(crate) substituted: crate::omap::FastMap<SubstKey, Vec<Substituted>>,
     /// Values read from the shared parsers of filter and action files
     /// (see [`Load::shared_get`]).
-    gets: crate::omap::FastMap<GetKey, (Arc<ConfigParser>, Vec<Got>)>,
+    gets: crate::omap::FastMap<usize, (Arc<ConfigParser>, Gets)>,
 }
 
-/// A `get` on one shared (never changed) parser: its address (the entry
-/// holds the parser, so the address is not reused), the section and the
-/// option.
-type GetKey = (usize, String, String);
+/// The `get`s made on one shared (never changed) parser, keyed by the
+/// parser's address (the entry holds the parser, so the address is not
+/// reused), by section and by option: nested so that a look-up borrows the
+/// names instead of allocating a key.
+type Gets = crate::omap::FastMap<String, crate::omap::FastMap<String, Vec<Got>>>;
 
-/// One value read: the vars lookups it made with their answers, and the value.
-type Got = (Vec<(String, Option<String>)>, String);
+/// One value read: the vars lookups it made with their answers, and the
+/// value (or the error).
+type Got = (
+    Vec<(String, Option<String>)>,
+    Result<String, crate::error::Error>,
+);
 
 /// Values kept per option: past this, an option whose value differs for
 /// every jail (one naming the jail) is read anew each time.
@@ -158,28 +163,44 @@ impl Load {
         option: &str,
         vars: &crate::interpolate::Vars,
     ) -> Result<String, crate::error::Error> {
-        let key = (
-            Arc::as_ptr(cp) as usize,
-            section.to_string(),
-            option.to_string(),
-        );
-        if let Some((_, gots)) = self.gets.get(&key) {
+        let key = Arc::as_ptr(cp) as usize;
+        let known = self
+            .gets
+            .get(&key)
+            .and_then(|(_, secs)| secs.get(section))
+            .and_then(|opts| opts.get(option));
+        if let Some(gots) = known {
             for (lookups, value) in gots {
                 if lookups.iter().all(|(k, v)| vars.get(k) == v.as_ref()) {
-                    return Ok(value.clone());
+                    return value.clone();
                 }
             }
         }
+        // An error is remembered too: like a value it follows from the file
+        // and the lookups made before it (a missing option records its own
+        // lookup in `vars`), and tag substitution asks every jail's reader
+        // for the same runtime tags (`<HOST>`, `<ip>`) that no file defines.
         let seen = crate::interpolate::Seen::default();
-        let value = cp.get_seen(section, option, vars, &seen)?;
-        let (_, gots) = self
+        let value = cp.get_seen(section, option, vars, &seen);
+        let (_, secs) = self
             .gets
             .entry(key)
-            .or_insert_with(|| (cp.clone(), Vec::new()));
-        if gots.len() < GOTS_MAX {
-            gots.push((seen.into_inner(), value.clone()));
+            .or_insert_with(|| (cp.clone(), Default::default()));
+        // Only on a miss: the names are copied into the maps once.
+        if !secs.contains_key(section) {
+            secs.insert(section.to_string(), Default::default());
         }
-        Ok(value)
+        if let Some(opts) = secs.get_mut(section) {
+            if !opts.contains_key(option) {
+                opts.insert(option.to_string(), Vec::new());
+            }
+            if let Some(gots) = opts.get_mut(option) {
+                if gots.len() < GOTS_MAX {
+                    gots.push((seen.into_inner(), value.clone()));
+                }
+            }
+        }
+        value
     }
 
     /// Records a log message.
