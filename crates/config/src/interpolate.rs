@@ -455,7 +455,14 @@ pub fn substitute_recursive_tags(
                 };
                 let pat = format!("<{rtag}>");
                 // Checked before replacing: one replace can multiply the size.
-                let grown = value.matches(&pat).count().saturating_mul(repl.len());
+                // Counted only when the most matches there can be might
+                // pass the limit.
+                let bound = (value.len() / pat.len()).saturating_mul(repl.len());
+                let grown = if value.len().saturating_add(bound) > MAX_TAG_VALUE_LEN {
+                    value.matches(&pat).count().saturating_mul(repl.len())
+                } else {
+                    bound
+                };
                 if value.len().saturating_add(grown) > MAX_TAG_VALUE_LEN {
                     // fail2ban grows such a value until Python's MemoryError
                     // ends the configuration; an error here ends it the same
