@@ -388,6 +388,14 @@ fn find_tag(s: &str, from: usize) -> Option<(usize, usize, &str)> {
     None
 }
 
+/// [`find_tag`] with the name copied into `buf`.
+fn next_tag(s: &str, from: usize, buf: &mut String) -> Option<(usize, usize)> {
+    let (start, end, name) = find_tag(s, from)?;
+    buf.clear();
+    buf.push_str(name);
+    Some((start, end))
+}
+
 /// fail2ban's `substituteRecursiveTags`: replaces `<tag>` in every value by
 /// the value of option `tag` (or by `addrepl(tag)` when there is none),
 /// repeatedly, leaving unknown tags and tags in `ignore` untouched. `None`
@@ -406,6 +414,8 @@ pub fn substitute_recursive_tags(
     let mut rep_counts: FastMap<String, FastMap<String, usize>> = Default::default();
     let keys: Vec<String> = tags.keys().map(str::to_string).collect();
     let mut added: FastMap<String, Option<String>> = Default::default();
+    // The tag found last, in one buffer instead of a new string per find.
+    let mut rtag = String::new();
     loop {
         let mut rep_flag = false;
         for tag in &keys {
@@ -423,10 +433,10 @@ pub fn substitute_recursive_tags(
             // Python keeps the counts dict by reference once stored.
             let stored = rep_counts.contains_key(tag);
             let mut rplc = rep_counts.get(tag).cloned().unwrap_or_default();
-            let mut m = find_tag(&value, 0).map(|(s, e, n)| (s, e, n.to_string()));
-            while let Some((mstart, mend, rtag)) = m {
+            let mut m = next_tag(&value, 0, &mut rtag);
+            while let Some((mstart, mend)) = m {
                 if ignore.contains(&rtag) {
-                    m = find_tag(&value, mend).map(|(s, e, n)| (s, e, n.to_string()));
+                    m = next_tag(&value, mend, &mut rtag);
                     continue;
                 }
                 if rtag == *tag || rplc.get(&rtag).copied().unwrap_or(1) > MAX_TAG_REPLACE_COUNT {
@@ -450,7 +460,7 @@ pub fn substitute_recursive_tags(
                     }
                 };
                 let Some(repl) = repl else {
-                    m = find_tag(&value, mend).map(|(s, e, n)| (s, e, n.to_string()));
+                    m = next_tag(&value, mend, &mut rtag);
                     continue;
                 };
                 let pat = format!("<{rtag}>");
@@ -472,8 +482,13 @@ pub fn substitute_recursive_tags(
                     ))));
                 }
                 value = Cow::Owned(value.replace(&pat, repl));
-                *rplc.entry(rtag.clone()).or_insert(0) += 1;
-                m = find_tag(&value, mstart).map(|(s, e, n)| (s, e, n.to_string()));
+                match rplc.get_mut(&rtag) {
+                    Some(c) => *c += 1,
+                    None => {
+                        rplc.insert(rtag.clone(), 1);
+                    }
+                }
+                m = next_tag(&value, mstart, &mut rtag);
             }
             let changed = match value {
                 Cow::Owned(v) if v != orgval => Some(v),
