@@ -208,7 +208,6 @@ pub struct DateMatch {
 pub struct DateDetector {
     templates: Vec<DetectorTemplate>,
     caps: Vec<Captures>,
-    names: std::collections::HashSet<String>,
     last_pos: (usize, Option<char>, Option<char>),
     last_end_pos: (usize, Option<char>, Option<char>),
     last_idx: usize,
@@ -263,7 +262,10 @@ impl DateDetector {
     }
 
     fn push(&mut self, t: Arc<DateTemplate>, ignore_dup: bool) -> Result<(), Error> {
-        if self.names.contains(&t.name) {
+        // A scan of the (at most ~31) templates, not a set of their names:
+        // the set was a copy of every name, ~3 KB per jail kept for good
+        // (docs/server.md "Memory and stop").
+        if self.templates.iter().any(|d| d.template.name == t.name) {
             if ignore_dup {
                 return Ok(());
             }
@@ -275,7 +277,6 @@ impl DateDetector {
                 &t.name,
             ));
         }
-        self.names.insert(t.name.clone());
         self.caps.push(t.pattern().new_captures());
         self.templates.push(DetectorTemplate::new(t));
         Ok(())

@@ -185,7 +185,15 @@ impl JailHandle {
         };
         // The engine restored its bans and read the log positions before
         // the feeder starts, so the first lines continue where they stopped.
-        let mut engine = Engine::new(jail.clone(), db.clone(), log.clone(), live.clone());
+        // Boxed: the driver's future holds the engine across several await
+        // points, and inline each state kept its own copy of the struct
+        // (docs/server.md "Memory and stop").
+        let mut engine = Box::new(Engine::new(
+            jail.clone(),
+            db.clone(),
+            log.clone(),
+            live.clone(),
+        ));
         let restored = engine.start();
         crate::server::timing(|| format!("{} engine ready", jail.name));
         let driver = rt.spawn(async move {
@@ -367,7 +375,7 @@ impl JailHandle {
 
 /// Runs the engine: waits for messages or the next timed work, then runs
 /// what is queued as one step on a blocking-pool thread.
-async fn drive(mut engine: Engine, mut rx: mpsc::Receiver<Msg>) {
+async fn drive(mut engine: Box<Engine>, mut rx: mpsc::Receiver<Msg>) {
     let mut open = true;
     loop {
         let mut msgs = Vec::new();
