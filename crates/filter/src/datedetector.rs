@@ -207,8 +207,10 @@ pub struct DateMatch {
 #[derive(Debug, Default)]
 pub struct DateDetector {
     templates: Vec<DetectorTemplate>,
-    caps: Vec<Captures>,
-    names: std::collections::HashSet<String>,
+    /// Each template's capture slots, made at its first try: most jails
+    /// only ever try a few of the ~31 defaults, and the slots (PCRE2 match
+    /// data and a memo) were ~8 KB per jail.
+    caps: Vec<Option<Box<Captures>>>,
     last_pos: (usize, Option<char>, Option<char>),
     last_end_pos: (usize, Option<char>, Option<char>),
     last_idx: usize,
@@ -263,7 +265,10 @@ impl DateDetector {
     }
 
     fn push(&mut self, t: Arc<DateTemplate>, ignore_dup: bool) -> Result<(), Error> {
-        if self.names.contains(&t.name) {
+        // A scan of the (at most ~31) templates, not a set of their names:
+        // the set was a copy of every name, ~3 KB per jail kept for good
+        // (docs/server.md "Memory and stop").
+        if self.templates.iter().any(|d| d.template.name == t.name) {
             if ignore_dup {
                 return Ok(());
             }
@@ -275,8 +280,7 @@ impl DateDetector {
                 &t.name,
             ));
         }
-        self.names.insert(t.name.clone());
-        self.caps.push(t.pattern().new_captures());
+        self.caps.push(None);
         self.templates.push(DetectorTemplate::new(t));
         Ok(())
     }
@@ -348,8 +352,9 @@ impl DateDetector {
         end: usize,
     ) -> Option<(usize, usize)> {
         let t = &self.templates[i].template;
-        if t.match_date_in(line, self.line_ascii, start, end, &mut self.caps[i]) {
-            self.caps[i].get(0)
+        let caps = self.caps[i].get_or_insert_with(|| Box::new(t.pattern().new_captures()));
+        if t.match_date_in(line, self.line_ascii, start, end, caps) {
+            caps.get(0)
         } else {
             None
         }
@@ -464,8 +469,8 @@ impl DateDetector {
         );
         self.last_end_pos = (endpos, char_before(line, endpos), char_at(line, endpos));
         let span = self.caps[i]
-            .get(1)
-            .or(self.caps[i].get(0))
+            .as_deref()
+            .and_then(|c| c.get(1).or(c.get(0)))
             .unwrap_or((distance, endpos));
         let mut idx = i;
         if i != 0 && i != self.last_idx {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::{DateDetector, DateMatch};
 use crate::datetemplate::Kind;
+use crate::pattern::Captures;
 use crate::strptime::TimeContext;
 
 /// The last date conversion: template, second of "now", zone, the text
@@ -34,7 +35,8 @@ impl DateDetector {
             ..*ctx
         };
         let t = &self.templates.get(m.index)?.template;
-        let caps = &self.caps[m.index];
+        // Made by the match_time that yielded `m`.
+        let caps: &Captures = self.caps.get(m.index)?.as_deref()?;
         if !matches!(t.kind, Kind::Pattern(_)) {
             return t.get_date(line, caps, &ctx);
         }

@@ -17,7 +17,7 @@ use tokio::runtime::Handle;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::runtime::{Msg, SharedDb};
+use super::runtime::{LogLines, Msg, SharedDb};
 use super::Jail;
 use crate::backend::container::FileContainer;
 use crate::backend::watch::{follow, BackendKind, LogEvent};
@@ -242,13 +242,13 @@ async fn forward(
                 hash,
             } => {
                 let at_end = lines.len() < BATCH;
-                Msg::Lines {
+                Msg::Lines(Box::new(LogLines {
                     path,
                     lines,
                     pos,
                     hash,
                     at_end,
-                }
+                }))
             }
             LogEvent::Rotated(p) => {
                 log.info(

@@ -42,19 +42,9 @@ pub type Reply<T> = std_mpsc::Sender<T>;
 
 /// What the engine is asked to do.
 pub enum Msg {
-    /// New complete lines of a log file; `pos`/`hash` after them.
-    Lines {
-        /// The file.
-        path: PathBuf,
-        /// The lines, without line ends.
-        lines: Vec<Vec<u8>>,
-        /// Position after these lines.
-        pos: u64,
-        /// First-line MD5.
-        hash: String,
-        /// The reader reached the end of the file with this batch.
-        at_end: bool,
-    },
+    /// New complete lines of a log file (boxed, as every large variant:
+    /// the inbox allocates 32 slots of the enum's size up front).
+    Lines(Box<LogLines>),
     /// Journal entries; `at_end` once the reader caught up.
     Journal {
         /// The rendered entries.
@@ -65,7 +55,7 @@ pub enum Msg {
     /// `set <jail> banip <ip>...`: the number newly banned.
     Ban(Vec<String>, Reply<i64>),
     /// `set <jail> attempt <ip> [<match>...]`.
-    Attempt(String, Vec<String>, Reply<()>),
+    Attempt(Box<(String, Vec<String>)>, Reply<()>),
     /// `unbanip`: `(count, addresses not banned)`.
     Unban(Vec<String>, Reply<(i64, Vec<String>)>),
     /// `unban --all` for this jail: the number unbanned.
@@ -78,16 +68,33 @@ pub enum Msg {
     /// Write the log positions now (before the files are followed anew).
     SavePositions(Reply<()>),
     /// `set <jail> action <act> <method> [<json kwargs>]`.
-    ActionMethod {
-        /// The action's name.
-        action: String,
-        /// The method (`start`, `ban`, ...).
-        method: String,
-        /// Its keyword arguments as JSON.
-        kwargs: Option<String>,
-        /// What the method returned, or the exception it raised.
-        reply: Reply<Result<ironban_config::Value, crate::protocol::PyException>>,
-    },
+    ActionMethod(Box<ActionMethod>),
+}
+
+/// [`Msg::Lines`]: new complete lines of a log file; `pos`/`hash` after them.
+pub struct LogLines {
+    /// The file.
+    pub path: PathBuf,
+    /// The lines, without line ends.
+    pub lines: Vec<Vec<u8>>,
+    /// Position after these lines.
+    pub pos: u64,
+    /// First-line MD5.
+    pub hash: String,
+    /// The reader reached the end of the file with this batch.
+    pub at_end: bool,
+}
+
+/// [`Msg::ActionMethod`]: an action method to call.
+pub struct ActionMethod {
+    /// The action's name.
+    pub action: String,
+    /// The method (`start`, `ban`, ...).
+    pub method: String,
+    /// Its keyword arguments as JSON.
+    pub kwargs: Option<String>,
+    /// What the method returned, or the exception it raised.
+    pub reply: Reply<Result<ironban_config::Value, crate::protocol::PyException>>,
 }
 
 /// The server's side of a started jail.
@@ -185,7 +192,15 @@ impl JailHandle {
         };
         // The engine restored its bans and read the log positions before
         // the feeder starts, so the first lines continue where they stopped.
-        let mut engine = Engine::new(jail.clone(), db.clone(), log.clone(), live.clone());
+        // Boxed: the driver's future holds the engine across several await
+        // points, and inline each state kept its own copy of the struct
+        // (docs/server.md "Memory and stop").
+        let mut engine = Box::new(Engine::new(
+            jail.clone(),
+            db.clone(),
+            log.clone(),
+            live.clone(),
+        ));
         let restored = engine.start();
         crate::server::timing(|| format!("{} engine ready", jail.name));
         let driver = rt.spawn(async move {
@@ -276,7 +291,7 @@ impl JailHandle {
 
     /// `attempt`.
     pub fn attempt(&self, ip: String, matches: Vec<String>) {
-        let _ = self.ask(|r| Msg::Attempt(ip, matches, r));
+        let _ = self.ask(|r| Msg::Attempt(Box::new((ip, matches)), r));
     }
 
     /// `unbanip`: the count and the addresses that were not banned.
@@ -297,11 +312,13 @@ impl JailHandle {
         method: &str,
         kwargs: Option<String>,
     ) -> Result<ironban_config::Value, crate::protocol::PyException> {
-        self.ask(|reply| Msg::ActionMethod {
-            action: action.to_string(),
-            method: method.to_string(),
-            kwargs,
-            reply,
+        self.ask(|reply| {
+            Msg::ActionMethod(Box::new(ActionMethod {
+                action: action.to_string(),
+                method: method.to_string(),
+                kwargs,
+                reply,
+            }))
         })
         .unwrap_or(Ok(ironban_config::Value::None))
     }
@@ -367,7 +384,7 @@ impl JailHandle {
 
 /// Runs the engine: waits for messages or the next timed work, then runs
 /// what is queued as one step on a blocking-pool thread.
-async fn drive(mut engine: Engine, mut rx: mpsc::Receiver<Msg>) {
+async fn drive(mut engine: Box<Engine>, mut rx: mpsc::Receiver<Msg>) {
     let mut open = true;
     loop {
         let mut msgs = Vec::new();

@@ -5,23 +5,24 @@
 use ironban_action::{FailId, Ticket};
 
 use super::Engine;
-use crate::jail::runtime::Msg;
+use crate::jail::runtime::{ActionMethod, LogLines, Msg};
 use crate::mytime;
 
 impl Engine {
     pub(super) fn handle(&mut self, m: Msg) {
-        if self.conf.idle && matches!(m, Msg::Lines { .. } | Msg::Journal { .. }) {
+        if self.conf.idle && matches!(m, Msg::Lines(_) | Msg::Journal { .. }) {
             self.held.push(m);
             return;
         }
         match m {
-            Msg::Lines {
-                path,
-                lines,
-                pos,
-                hash,
-                at_end,
-            } => {
+            Msg::Lines(l) => {
+                let LogLines {
+                    path,
+                    lines,
+                    pos,
+                    hash,
+                    at_end,
+                } = *l;
                 let op = *self.in_operation.get(&path).unwrap_or(&false)
                     || self
                         .conf
@@ -67,7 +68,8 @@ impl Engine {
                 self.publish();
                 let _ = reply.send((self.actions.bans.ban_total() - before) as i64);
             }
-            Msg::Attempt(ip, matches, reply) => {
+            Msg::Attempt(attempt, reply) => {
+                let (ip, matches) = *attempt;
                 let now = mytime::now();
                 self.log.info(
                     "filter",
@@ -111,12 +113,13 @@ impl Engine {
                 let lines = self.stop();
                 let _ = reply.send(lines);
             }
-            Msg::ActionMethod {
-                action,
-                method,
-                kwargs,
-                reply,
-            } => {
+            Msg::ActionMethod(m) => {
+                let ActionMethod {
+                    action,
+                    method,
+                    kwargs,
+                    reply,
+                } = *m;
                 let r = self.action_method(&action, &method, kwargs.as_deref());
                 let _ = reply.send(r);
             }
