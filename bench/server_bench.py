@@ -17,7 +17,8 @@ writing to its own file, dbfile :memory:). Measured the same way for both:
            idle second, in percent of one core
   ban      delay from writing maxretry failure lines for a new address to
            the dummy action's "+IP" line appearing in its target file
-           (BANS samples spread over the jails; p50 and p99)
+           (BANS samples spread over the jails, each written after a
+           random 0-1 s pause; p50 and p99)
   stop     time from sending `stop` on the socket until the process exits
 
 Everything runs on a unix socket in a temp dir; all loops are bounded and
@@ -25,6 +26,7 @@ every server is killed on exit.
 """
 import os
 import pickle
+import random
 import select
 import shutil
 import signal
@@ -165,6 +167,12 @@ def failure_lines(ip):
 def ban_delays(run, jails, bans, tag, timeout=10.0):
     delays = []
     missed = 0
+    # A pause of random length (the same sequence for both servers) before
+    # each write, so writes land at a uniformly random phase of a polling
+    # server's 1 s tick. Without it every write follows the previous ban,
+    # which itself follows a tick, and a server whose jails tick in phase
+    # is measured at ~1 s every time instead of its real 0-1 s spread.
+    phase = random.Random(1000 * jails + bans)
     for i in range(bans):
         j = i % jails + 1
         ip = f"198.51.{100 + tag}.{i + 1}"
@@ -191,7 +199,7 @@ def ban_delays(run, jails, bans, tag, timeout=10.0):
         else:
             missed += 1
         # let the previous ban settle so samples don't queue behind each other
-        time.sleep(0.05)
+        time.sleep(0.05 + phase.random())
     return delays, missed
 
 
