@@ -92,14 +92,23 @@ pub async fn follow(
     let mut unreadable = vec![false; containers.len()];
     let mut interval = tokio::time::interval(tick);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut schedule = PollSchedule::new(every);
+    let polling = _watcher.is_none();
     loop {
         for (i, c) in containers.iter_mut().enumerate() {
             if !drain(c, &mut unreadable[i], &tx).await {
                 return;
             }
         }
+        let wait = async {
+            if polling {
+                tokio::time::sleep(schedule.next_gap()).await;
+            } else {
+                interval.tick().await;
+            }
+        };
         tokio::select! {
-            _ = interval.tick() => {}
+            _ = wait => {}
             Some(()) = ev_rx.recv() => {
                 // Coalesce a burst of events into one read.
                 while ev_rx.try_recv().is_ok() {}
@@ -110,6 +119,42 @@ pub async fn follow(
                 }
             }
         }
+    }
+}
+
+/// The gaps between checks of the `polling` backend, as fail2ban's
+/// `FilterPoll.run` makes them: `Utils.wait_for(getModified, sleeptime)`
+/// checks at once, then after sleeps growing by 0.2 s
+/// (`DEFAULT_SLEEP_INTERVAL`, capped at 2 s) until `sleeptime` has passed,
+/// and starts over. With the default 1 s that is 0.2, 0.4, 0.6 s, so a line
+/// is seen ~0.23 s after it is written on average, not 0.5 s as with one
+/// check a second.
+struct PollSchedule {
+    period: Duration,
+    waited: Duration,
+    step: Duration,
+}
+
+impl PollSchedule {
+    const STEP: Duration = Duration::from_millis(200);
+    const MAX_GAP: Duration = Duration::from_secs(2);
+
+    fn new(period: Duration) -> PollSchedule {
+        PollSchedule {
+            period,
+            waited: Duration::ZERO,
+            step: Duration::ZERO,
+        }
+    }
+
+    fn next_gap(&mut self) -> Duration {
+        if self.waited >= self.period {
+            self.waited = Duration::ZERO;
+            self.step = Duration::ZERO;
+        }
+        self.step = (self.step + Self::STEP).min(Self::MAX_GAP);
+        self.waited += self.step;
+        self.step
     }
 }
 
@@ -171,6 +216,22 @@ async fn drain(c: &mut FileContainer, unreadable: &mut bool, tx: &mpsc::Sender<L
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn polling_checks_as_fail2ban_wait_for_does() {
+        // fail2ban 1.0.2 with sleeptime 1 s checks at 0, 0.2, 0.6, 1.2 s,
+        // and again at once when its wait_for starts over (our drain at
+        // the top of the loop already read everything, so no gap of 0).
+        let mut s = PollSchedule::new(Duration::from_secs(1));
+        let gaps: Vec<u128> = (0..7).map(|_| s.next_gap().as_millis()).collect();
+        assert_eq!(gaps, [200, 400, 600, 200, 400, 600, 200]);
+        let mut s = PollSchedule::new(Duration::from_secs(10));
+        let gaps: Vec<u128> = (0..12).map(|_| s.next_gap().as_millis()).collect();
+        assert_eq!(
+            gaps,
+            [200, 400, 600, 800, 1000, 1200, 1400, 1600, 1800, 2000, 200, 400]
+        );
+    }
 
     async fn collect_lines(rx: &mut mpsc::Receiver<LogEvent>, want: usize) -> Vec<String> {
         let mut got = Vec::new();
