@@ -4,62 +4,13 @@
 //! shell) and logs a quoting error instead of sending anything. The
 //! printed answers after the banner must be the same.
 
+mod common;
+
 use std::io::Write;
-use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::path::Path;
+use std::process::{Command, Stdio};
 
 const F2B_CLIENT: &str = "/usr/bin/fail2ban-client";
-
-struct Server {
-    child: Child,
-    sock: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start() -> Server {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let conf = dir.path().join("conf");
-    std::fs::create_dir(&conf).unwrap();
-    let sock = dir.path().join("s.sock");
-    std::fs::write(
-        conf.join("fail2ban.conf"),
-        format!(
-            "[Definition]\nloglevel = INFO\nlogtarget = {}\nsocket = {}\npidfile = {}\ndbfile = :memory:\n",
-            dir.path().join("server.log").display(),
-            sock.display(),
-            dir.path().join("s.pid").display()
-        ),
-    )
-    .unwrap();
-    std::fs::write(conf.join("jail.conf"), "[DEFAULT]\n").unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_ironban"))
-        .args(["server", "-f", "-x", "-c"])
-        .arg(&conf)
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("start ironban server");
-    let srv = Server {
-        child,
-        sock,
-        _dir: dir,
-    };
-    for _ in 0..500 {
-        if UnixStream::connect(&srv.sock).is_ok() {
-            return srv;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("ironban server did not come up");
-}
 
 /// Runs `client -s SOCK -i` with `input` on stdin; stdout without the
 /// banner (its version line names the program) and stderr's messages
@@ -100,7 +51,7 @@ fn interactive_lines_split_as_python_shlex_does() {
         Path::new(F2B_CLIENT).exists(),
         "{F2B_CLIENT} is the oracle of this test: apt-get install fail2ban (scripts/test-all.sh does)"
     );
-    let srv = start();
+    let srv = common::start();
     let input = "echo \"a\\$b\" 'c d' e\\ f\necho \"x\\\"y\" \\\\z\nping \"abc\nexit\n";
     let ours = interactive(&[env!("CARGO_BIN_EXE_ironban"), "client"], &srv.sock, input);
     let real = interactive(&["/usr/bin/python3", F2B_CLIENT], &srv.sock, input);
